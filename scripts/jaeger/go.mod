@@ -1,0 +1,3 @@
+module startup-tracer/scripts/jaeger
+
+go 1.26
