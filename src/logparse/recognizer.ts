@@ -1,0 +1,65 @@
+// Applies the pattern table to parsed lines and yields events for the tracker.
+// Cheap by construction: a line is tested against a rule's regex only when the
+// rule's literal needle occurs in it, and lines are capped in length before
+// they get here (src/logparse/line-splitter.ts).
+import { EXCEPTION_LINE, RULES, type Rule } from "./patterns.ts";
+import type { LogLine } from "./anatomy.ts";
+
+export interface Recognized {
+  rule: Rule;
+  m: RegExpExecArray;
+}
+
+export interface ExceptionInfo {
+  type: string;
+  text: string;
+}
+
+// Group rules by needle so a needle shared by several rules is searched once.
+const BY_NEEDLE = new Map<string, Rule[]>();
+for (const r of RULES) {
+  const list = BY_NEEDLE.get(r.needle);
+  if (list) list.push(r);
+  else BY_NEEDLE.set(r.needle, [r]);
+}
+const NEEDLES = [...BY_NEEDLE.entries()];
+
+export function recognize(line: LogLine, out: Recognized[]): Recognized[] {
+  out.length = 0;
+  const msg = line.message;
+  for (let i = 0; i < NEEDLES.length; i++) {
+    const [needle, rules] = NEEDLES[i];
+    if (msg.indexOf(needle) < 0) continue;
+    for (const rule of rules) {
+      if (rule.level && rule.level !== line.level) continue;
+      const m = rule.re.exec(msg);
+      if (m) out.push({ rule, m });
+    }
+  }
+  return out;
+}
+
+/** Tracks open tracebacks per process and returns the exception line that closes one. */
+export class TracebackWatcher {
+  private open = new Set<string>();
+
+  /** Returns the exception when `line` closes a traceback of its process. */
+  feed(line: LogLine, key: string, isTracebackStart: boolean): ExceptionInfo | null {
+    if (isTracebackStart) {
+      this.open.add(key);
+      return null;
+    }
+    const own = this.open.has(key);
+    if (!own && !(key === "-" && this.open.size > 0)) return null;
+    const msg = line.message;
+    if (msg.length === 0 || msg[0] === " " || msg[0] === "\t" || msg.startsWith("File ")) return null;
+    if (line.level && line.level !== "ERROR" && line.level !== "CRITICAL") return null;
+    const m = EXCEPTION_LINE.exec(msg.length > 2000 ? msg.slice(0, 2000) : msg);
+    if (!m) return null;
+    if (own) this.open.delete(key);
+    else this.open.clear();
+    const type = m[1];
+    const text = (m[2] ? `${type}: ${m[2]}` : type).trim();
+    return { type, text };
+  }
+}

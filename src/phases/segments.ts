@@ -1,0 +1,28 @@
+// Data for the tracker: how bootstrap sub-steps are delimited, and the order in
+// which top-level phases follow each other live.
+//
+// Each bootstrap sub-step runs from the first of its `start` boundaries that
+// was seen to the earliest of its `end` boundaries after that. `@t0` is the
+// start of the start-up, `@prev` the end of the previous sub-step, `@load` the
+// "Starting to load model" line. Boundaries come from rules of kind
+// "boundary" in src/logparse/patterns.ts. The study's definitions
+// (../shared/study-data/README.md) are the DEBUG-level case.
+export const BOOTSTRAP_SEGMENTS = [
+  { phase: "detect_platform", start: ["platform_probe", "@t0"], end: ["platform_detected"] },
+  { phase: "imports", start: ["@prev"], end: ["imports_done", "api_start", "engine_init"] },
+  { phase: "model_info", start: ["@prev"], end: ["model_info_done", "engine_init"] },
+  { phase: "worker_init", start: ["engine_init"], end: ["@load"] },
+] as const;
+
+/** Top-level phases in the order a start-up goes through them. */
+export const LIVE_SEQUENCE = [
+  "bootstrap",
+  "model_loading",
+  "torch_compile",
+  "kv_cache_profiling",
+  "cuda_graph_capture",
+  "server_start",
+] as const;
+
+/** Phases that eager mode (--enforce-eager) leaves out. */
+export const SKIPPED_WHEN_EAGER: readonly string[] = ["torch_compile", "cuda_graph_capture"];
