@@ -19,6 +19,12 @@ export interface LogLine {
   /** `(<name> pid=<pid>)` process prefix, when present. */
   proc: string | null;
   pid: number | null;
+  /**
+   * Output stream named by an outer multiplexing wrapper: the docker compose
+   * service (`qwen3.5-4b  | ...`). null when the line has no such prefix (also
+   * tqdm bars of a compose stream, which compose prints without it).
+   */
+  stream: string | null;
 }
 
 // ANSI colour codes as raw bytes, as CloudWatch's `#033[..m` and as bare `[1;36m`
@@ -29,6 +35,10 @@ const PROC = /\(([A-Za-z][\w\-.]*(?:[ _][\w\-.=]+)*) pid=(\d+)\)/;
 const HEADER =
   /\b(DEBUG|INFO|WARNING|ERROR|CRITICAL) (\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,6}))? \[?([^\]\s]+):(\d+)\] ?/;
 const UVICORN = /\b(INFO|WARNING|ERROR|CRITICAL|DEBUG):\s{2,}/;
+// docker compose: service name, padding, "| " at the start of the line. A
+// Docker Desktop export (`2026-05-01 19:08:06.391 | `) has a space inside its
+// first field and so does not match.
+const COMPOSE = /^([A-Za-z0-9][\w.\-]{0,62}) +\| /;
 
 export function stripAnsi(s: string): string {
   return s.indexOf("[") < 0 && s.indexOf("\x1b") < 0 ? s : s.replace(ANSI, "");
@@ -38,8 +48,17 @@ export function parseLine(raw: string): LogLine {
   const text = stripAnsi(raw);
   const out: LogLine = {
     level: null, month: 0, day: 0, secondOfDay: 0, hasTime: false,
-    file: null, message: text, proc: null, pid: null,
+    file: null, message: text, proc: null, pid: null, stream: null,
   };
+  let bodyStart = 0;
+  if (text.indexOf(" | ") > 0) {
+    const c = COMPOSE.exec(text);
+    if (c) {
+      out.stream = c[1];
+      bodyStart = c[0].length;
+      out.message = text.slice(bodyStart);
+    }
+  }
   const h = HEADER.exec(text);
   let before = text;
   if (h) {
@@ -61,11 +80,17 @@ export function parseLine(raw: string): LogLine {
   }
   // The process prefix sits before the header; for header-less lines (tqdm,
   // tracebacks) it starts the text after any wrapper.
-  const p = PROC.exec(h || out.level ? before : text.slice(0, 200));
+  const p = PROC.exec(h || out.level ? before : text.slice(bodyStart, bodyStart + 200));
   if (p) {
     out.proc = p[1];
     out.pid = +p[2];
-    if (!h && !out.level) out.message = text.slice(p.index + p[0].length);
+    if (!h && !out.level) {
+      // One separator space follows the prefix; what comes after it is the
+      // record's own text (a traceback frame keeps its indentation).
+      let from = bodyStart + p.index + p[0].length;
+      if (text.charCodeAt(from) === 32) from++;
+      out.message = text.slice(from);
+    }
   }
   return out;
 }

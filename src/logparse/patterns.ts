@@ -63,8 +63,9 @@ export const RULES: Rule[] = [
     re: /Starting to load model (\S+?)(?:\.\.\.)?$/, kind: "model" },
   { id: "api.args.model", catalog: ["api.args", "api.non_default_args"], versions: "v0.5–main", needle: "model_tag",
     re: /model_tag'?[=:] ?'([^']+)'/, kind: "model" },
-  { id: "api.args.server", catalog: ["api.args", "api.non_default_args"], versions: "v0.5–main", needle: "args: ",
-    re: /^(?:non-default )?args: /, kind: "server" },
+  // Not "args: ...": offline `LLM(...)` prints "non-default args" too (v0.11 CPU log).
+  { id: "api.routes.server", catalog: ["api.routes.header"], versions: "v0.5–main", needle: "Available routes are",
+    re: /^Available routes are/, kind: "server" },
   { id: "api.version.server", catalog: ["api.version", "api.version_banner.plain"], versions: "v0.5–main", needle: "server version",
     re: /vLLM (?:API )?server version/, kind: "server" },
   { id: "api.banner.server", catalog: ["api.version_banner.logo"], versions: "v0.15.0–main", needle: "█  version",
@@ -103,13 +104,16 @@ export const RULES: Rule[] = [
   // ---- model loading ----------------------------------------------------
   { id: "load.start", catalog: ["load.start"], versions: "v0.5–main", needle: "Starting to load model",
     re: /Starting to load model/, kind: "begin", phase: "model_loading" },
+  // tpu-inference (JAX) loads the model without "Starting to load model" (v0.17 TPU log).
+  { id: "load.start.tpu", catalog: ["log:v0.17.0rc1-tpu"], versions: "tpu-inference", needle: "Loading model with MODEL_IMPL_TYPE",
+    re: /^Loading model with MODEL_IMPL_TYPE=/, kind: "begin", phase: "model_loading" },
   { id: "study.model_init", catalog: ["log:paper-h100nvl"], versions: "study patch", needle: "Initializing Model took",
     re: new RegExp(`Initializing Model took ${NUM} seconds`), kind: "end", phase: "model_init", dur: 1 },
   { id: "load.weights_took", catalog: ["load.weights_took"], versions: "v0.7–main", needle: "Loading weights took",
     re: new RegExp(`Loading weights took ${NUM} seconds`), kind: "end", phase: "load_weights", dur: 1 },
   { id: "load.model_took", catalog: ["load.model_took.v0", "load.model_took.v1.r1", "load.model_took.v1.r2", "load.model_took.v2", "load.model_took.v3", "load.model_took.v2runner"],
     versions: "v0.7–main", needle: "Model loading took",
-    re: new RegExp(`Model loading took ${NUM} GiB (?:memory )?and ${NUM} seconds`), kind: "end", phase: "model_loading", dur: 2,
+    re: new RegExp(`Model loading took ${NUM} Gi?B (?:memory )?and ${NUM} seconds`), kind: "end", phase: "model_loading", dur: 2,
     attrs: { "vllm.startup.weights.gib": [1, "num"] } },
   // V0 (≤ v0.6.x) and early V1 print only the memory, in "GB".
   { id: "load.model_weights_took", catalog: ["log:v0.6.4.post1", "log:v0.7.3"], versions: "v0.5–v0.7", needle: "Loading model weights took",
@@ -134,17 +138,29 @@ export const RULES: Rule[] = [
   { id: "compile.hit", catalog: ["compile.load.shape", "compile.load.dynamic", "compile.load.range"], versions: "v0.8.5–main", needle: "from the cache, took",
     re: new RegExp(`Directly load the compiled graph\\(s\\) for .*? from the cache, took ${NUM} s`), kind: "end", phase: "graph_compile", dur: 1,
     attrs: { "vllm.startup.compile_cache.hit": { const: true } } },
+  // An attribute, not an end: the graph load that follows prints its own duration.
   { id: "compile.aot.load", catalog: ["compile.aot.load"], versions: "v0.11.1–main", needle: "Directly load AOT compilation",
-    re: /Directly load AOT compilation from path/, kind: "end", phase: "graph_compile",
+    re: /Directly load AOT compilation from path/, kind: "attr", phase: "graph_compile",
     attrs: { "vllm.startup.compile_cache.hit": { const: true }, "vllm.startup.compile_cache.aot": { const: true } } },
-  { id: "compile.total", catalog: ["compile.total.v1", "compile.total.v2", "compile.total_with_warmup"], versions: "v0.7–main", needle: "s in total",
-    re: new RegExp(`torch\\.compile (?:and initial profiling/warmup run together )?(?:takes|took) ${NUM} s in total`), kind: "end", phase: "torch_compile", dur: 1 },
+  { id: "compile.total", catalog: ["compile.total.v1", "compile.total.v2"], versions: "v0.7–main", needle: "s in total",
+    re: new RegExp(`torch\\.compile (?:takes|took) ${NUM} s in total`), kind: "end", phase: "torch_compile", dur: 1 },
+  // "torch.compile and initial profiling run took" (v0.16 log) / "... profiling/warmup run together took"
+  // (v0.18+): the value includes the first profiling run, so it is not torch.compile's own
+  // duration; torch_compile then spans its sub-steps and the rest counts to kv_cache_profiling.
+  { id: "compile.total_with_profiling", catalog: ["compile.total_with_warmup", "log:v0.16.1rc1"], versions: "v0.16–main", needle: "s in total",
+    re: new RegExp(`torch\\.compile and initial profiling(?:/warmup)? run (?:together )?took ${NUM} s in total`), kind: "attr", phase: "torch_compile",
+    attrs: { "vllm.startup.compile.with_profiling_s": [1, "num"] } },
 
   // ---- KV-cache profiling -------------------------------------------------
   { id: "kv.memory_profiling", catalog: ["kv.v0.memory_profiling"], versions: "v0.6–v0.10.2 INFO; V1 DEBUG", needle: "Memory profiling takes",
     re: new RegExp(`Memory profiling takes ${NUM} seconds`), kind: "end", phase: "kv_cache_profiling", dur: 1 },
+  // Non-negative only: a negative value ("-8.59 GiB", v0.16 compose log) is the failure
+  // that follows, not the end of profiling.
   { id: "kv.available", catalog: ["kv.available.v1", "kv.available.v2"], versions: "v0.9.1–main", needle: "Available KV cache memory",
-    re: new RegExp(`Available KV cache memory: ${NUM} GiB`), kind: "end", phase: "kv_cache_profiling",
+    re: /Available KV cache memory: ([0-9][0-9,]*(?:\.[0-9]+)?) GiB/, kind: "end", phase: "kv_cache_profiling",
+    attrs: { "vllm.startup.kv_cache.gib": [1, "num"] } },
+  { id: "kv.available.negative", catalog: ["kv.available.v1", "kv.available.v2"], versions: "v0.9.1–main", needle: "Available KV cache memory",
+    re: /Available KV cache memory: (-[0-9][0-9,]*(?:\.[0-9]+)?) GiB/, kind: "attr", phase: "kv_cache_profiling",
     attrs: { "vllm.startup.kv_cache.gib": [1, "num"] } },
   { id: "kv.gpu_cache_size", catalog: ["kv.gpu_cache_size", "kv.cache_size_and_concurrency"], versions: "v0.8.5–main", needle: "KV cache size:",
     re: new RegExp(`(?:GPU|CPU) KV cache size: ${NUM} tokens`), kind: "end", phase: "kv_cache_profiling",
@@ -163,9 +179,18 @@ export const RULES: Rule[] = [
   { id: "cg.bar", catalog: ["cg.bar.modes", "cg.bar.shapes", "cg.bar.v2runner.plain", "cg.bar.shapes.v0"], versions: "v0.9.2–main", needle: "Capturing CUDA graph",
     re: /Capturing CUDA graph[^:]*:\s+\d+%.*?\|\s*\d+\/(\d+)/, kind: "attr", phase: "cuda_graph_capture",
     attrs: { "vllm.startup.cuda_graph.sizes": [1, "int"] } },
+  // V0 announces the capture (once per rank); V1 shows only its tqdm bar.
+  { id: "cg.begin.v0", catalog: ["cg.capturing.v0", "log:v0.6.4.post1"], versions: "v0.5–v0.10.2 (V0)", needle: "Capturing cudagraphs for decoding",
+    re: /^Capturing cudagraphs for decoding/, kind: "begin", phase: "cuda_graph_capture" },
   { id: "cg.finished", catalog: ["cg.finished"], versions: "v0.5–main", needle: "Graph capturing finished in",
     re: new RegExp(`Graph capturing finished in ${NUM} secs?(?:, took ${NUM} GiB)?`), kind: "end", phase: "cuda_graph_capture", dur: 1,
     attrs: { "vllm.startup.cuda_graph.gib": [2, "num"] } },
+
+  // ---- CPU back-end warm-up (replaces CUDA-graph capture there; v0.11 CPU log) ----
+  { id: "cpu.warmup.start", catalog: ["log:v0.11.0-cpu"], versions: "v0.10–main", needle: "Warming up model for the compilation",
+    re: /^Warming up model for the compilation/, kind: "begin", phase: "model_warmup" },
+  { id: "cpu.warmup.done", catalog: ["log:v0.11.0-cpu"], versions: "v0.10–main", needle: "Warming up done",
+    re: /^Warming up done\.?$/, kind: "end", phase: "model_warmup" },
 
   // ---- readiness ----------------------------------------------------------
   { id: "engine.init_took", catalog: ["engine.init_took.v0", "engine.init_took.v1", "engine.init_took.v2", "engine.init_took.v2.compile", "engine.init_took.v2.encoder"],
@@ -198,8 +223,11 @@ export const EXCEPTION_LINE =
 // Run-level facts (attributes of the root span, and which phases to expect).
 RULES.push(
   { id: "config.enforce_eager", catalog: ["config.enforce_eager", "config.cudagraph_eager"], versions: "v0.10.1–main", needle: "eager",
-    re: /Enforce eager set|Cudagraph is disabled under eager mode|enforce_eager=True/, kind: "attr", phase: "@run",
+    re: /Enforce eager set|Cudagraph is disabled under eager mode|[ ,(]enforce_eager=True/, kind: "attr", phase: "@run",
     attrs: { "vllm.startup.enforce_eager": { const: true } } },
+  { id: "engine.v0", catalog: ["engine.init.v0"], versions: "v0.5–v0.10.2", needle: "LLM engine (v",
+    re: /Initializing an? (?:V0 )?LLM engine \(v/, kind: "attr", phase: "@run",
+    attrs: { "vllm.startup.engine.v0": { const: true } } },
   { id: "compile.cache_disabled", catalog: ["compile.cache_disabled"], versions: "v0.8.5–main", needle: "torch.compile cache is disabled",
     re: /torch\.compile cache is disabled/, kind: "attr", phase: "@run",
     attrs: { "vllm.startup.compile_cache.disabled": { const: true } } },

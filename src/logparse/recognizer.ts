@@ -13,6 +13,8 @@ export interface Recognized {
 export interface ExceptionInfo {
   type: string;
   text: string;
+  /** Closes a traceback that continues a chained one of the same process. */
+  chained?: boolean;
 }
 
 // Group rules by needle so a needle shared by several rules is searched once.
@@ -39,9 +41,17 @@ export function recognize(line: LogLine, out: Recognized[]): Recognized[] {
   return out;
 }
 
-/** Tracks open tracebacks per process and returns the exception line that closes one. */
+/**
+ * Tracks open tracebacks per process and returns the exception line that closes one.
+ * Chained tracebacks ("During handling of the above exception, another exception
+ * occurred:" / "The above exception was the direct cause of the following
+ * exception:") continue the chain: the exception that closes the next traceback
+ * of the same process is returned with `chained: true` and replaces the earlier one
+ * (Python prints the exception that finally propagated last).
+ */
 export class TracebackWatcher {
   private open = new Set<string>();
+  private chaining = new Set<string>();
 
   /** Returns the exception when `line` closes a traceback of its process. */
   feed(line: LogLine, key: string, isTracebackStart: boolean): ExceptionInfo | null {
@@ -49,17 +59,26 @@ export class TracebackWatcher {
       this.open.add(key);
       return null;
     }
+    const msg = line.message;
+    if (msg.length > 20 && msg.length < 200 && (msg.startsWith("During handling of the above exception") || msg.startsWith("The above exception was the direct cause"))) {
+      this.chaining.add(key);
+      return null;
+    }
     const own = this.open.has(key);
     if (!own && !(key === "-" && this.open.size > 0)) return null;
-    const msg = line.message;
     if (msg.length === 0 || msg[0] === " " || msg[0] === "\t" || msg.startsWith("File ")) return null;
     if (line.level && line.level !== "ERROR" && line.level !== "CRITICAL") return null;
     const m = EXCEPTION_LINE.exec(msg.length > 2000 ? msg.slice(0, 2000) : msg);
     if (!m) return null;
+    let ownKey = key;
     if (own) this.open.delete(key);
-    else this.open.clear();
+    else {
+      ownKey = this.open.values().next().value as string;
+      this.open.clear();
+    }
+    const chained = this.chaining.delete(ownKey) || (ownKey !== key && this.chaining.delete(key));
     const type = m[1];
     const text = (m[2] ? `${type}: ${m[2]}` : type).trim();
-    return { type, text };
+    return { type, text, chained };
   }
 }

@@ -38,13 +38,13 @@ export function parentOf(name: PhaseName): TopLevelPhase | null {
 }
 
 /** Order used for display and for "which phase comes next" in the ETA. */
-export function phaseOrder(name: PhaseName): number {
-  const order: PhaseName[] = [
+export function phaseOrder(name: PhaseName | string): number {
+  const order: string[] = [
     "model_download",
     "bootstrap", "detect_platform", "imports", "model_info", "tokenizer_init", "worker_init",
     "model_loading", "model_init", "load_weights",
     "torch_compile", "dynamo_transform", "graph_compile",
-    "kv_cache_profiling", "cuda_graph_capture", "server_start",
+    "kv_cache_profiling", "model_warmup", "cuda_graph_capture", "server_start",
   ];
   const i = order.indexOf(name);
   return i < 0 ? order.length : i;

@@ -26,3 +26,9 @@ export const LIVE_SEQUENCE = [
 
 /** Phases that eager mode (--enforce-eager) leaves out. */
 export const SKIPPED_WHEN_EAGER: readonly string[] = ["torch_compile", "cuda_graph_capture"];
+
+/** Platforms (as in "Automatically detected platform X") without torch.compile and CUDA graphs. */
+export const PLATFORMS_WITHOUT_GRAPHS: readonly string[] = ["cpu", "tpu", "xpu", "neuron", "hpu"];
+
+/** Phases the V0 engine does not have (it never runs vLLM's torch.compile). */
+export const SKIPPED_BY_V0: readonly string[] = ["torch_compile"];

@@ -14,7 +14,7 @@ import { parseLine, type LogLine } from "../logparse/anatomy.ts";
 import { recognize, TracebackWatcher, type Recognized } from "../logparse/recognizer.ts";
 import type { Rule } from "../logparse/patterns.ts";
 import { parentOf, phaseOrder, type PhaseName } from "./catalog.ts";
-import { BOOTSTRAP_SEGMENTS, LIVE_SEQUENCE, SKIPPED_WHEN_EAGER } from "./segments.ts";
+import { BOOTSTRAP_SEGMENTS, LIVE_SEQUENCE, PLATFORMS_WITHOUT_GRAPHS, SKIPPED_BY_V0, SKIPPED_WHEN_EAGER } from "./segments.ts";
 import type { Attributes, Outcome, PhaseRecord } from "../state/types.ts";
 
 interface RankEntry {
@@ -23,6 +23,8 @@ interface RankEntry {
   printed?: number;
   /** Where the phase started when it has neither begin marker nor printed duration. */
   cursor?: number;
+  /** Ended implicitly: a later phase of the same process began before its end marker. */
+  implicit?: boolean;
 }
 
 interface PhaseState {
@@ -37,6 +39,19 @@ export interface TrackerEvents {
   onFailed?(tMs: number, error: string): void;
 }
 
+export interface TrackerOptions {
+  /** The child is an API server (`vllm serve`): readiness is "Application startup complete". */
+  serverMode?: boolean;
+  eager?: boolean;
+  /**
+   * Import of a finished log: the log may start late (a tail) and an offline
+   * engine's readiness is decided at the end (server lines may follow the
+   * engine's init-complete line). In wrap/follow mode (default) t0 is the
+   * start of the start-up and readiness is decided as lines arrive.
+   */
+  importMode?: boolean;
+}
+
 export interface TrackerResult {
   outcome: Outcome;
   t0: number;
@@ -49,6 +64,10 @@ export interface TrackerResult {
   error: string | null;
   /** Phases with absolute times (ms); converted to PhaseRecords by `toRecords`. */
   phases: FinalPhase[];
+  /** Wall time (s) between t0 and the end of the start-up that no top-level phase covers. */
+  unexplainedS: number;
+  /** Whether the log shows the start of the start-up (false for tails and fragments). */
+  startKnown: boolean;
 }
 
 export interface FinalPhase {
@@ -60,9 +79,16 @@ export interface FinalPhase {
   status: "ok" | "error" | "running";
   error?: string;
   printedS?: number;
+  /** Printed durations, one per rank (process) that printed one, in order of arrival. */
   rankDurationsS: number[];
   ranks: number;
   attrs: Attributes;
+}
+
+interface Chain {
+  text: string;
+  /** Index of the line that closed it. */
+  idx: number;
 }
 
 const RANK_MAIN = "-";
@@ -71,12 +97,15 @@ export class PhaseTracker {
   readonly t0: number;
   private phases = new Map<string, PhaseState>();
   private boundaries = new Map<string, number>();
+  /** Per process: end of the latest phase (top level or sub-step) it reported. */
   private rankCursor = new Map<string, number>();
-  private globalCursor: number;
+  /** End of the latest top-level phase of any process (t0 while none, if the start is known). */
+  private globalCursor: number | undefined;
   private tb = new TracebackWatcher();
   private scratch: Recognized[] = [];
-  private exceptions: string[] = [];
-  private failure: { t: number; error: string } | null = null;
+  private chains: Chain[] = [];
+  private lineIdx = 0;
+  private failure: { t: number; error: string; idx: number; announced: boolean } | null = null;
   private engineReadyT: number | null = null;
   private readyT: number | null = null;
   /** "Application startup complete" (HTTP readiness), as opposed to engine readiness. */
@@ -90,18 +119,33 @@ export class PhaseTracker {
   private live: string[] = [];
   private liveDone = new Set<string>();
   private eager = false;
+  private importMode: boolean;
+  private startKnown: boolean;
+  private phaseEventSeen = false;
 
-  constructor(t0Ms: number, private events: TrackerEvents = {}, opts: { serverMode?: boolean; eager?: boolean } = {}) {
+  constructor(t0Ms: number, private events: TrackerEvents = {}, opts: TrackerOptions = {}) {
     this.t0 = t0Ms;
-    this.globalCursor = t0Ms;
     this.lastT = t0Ms;
     this.serverMode = !!opts.serverMode;
     this.eager = !!opts.eager;
+    this.importMode = !!opts.importMode;
+    this.startKnown = !this.importMode;
+    this.globalCursor = this.startKnown ? t0Ms : undefined;
     this.liveStart("bootstrap", t0Ms);
   }
 
   get done(): boolean {
     return this.readyT !== null || this.failure !== null;
+  }
+
+  /** A fatal marker was seen (the start-up failed). */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** A Python exception ended a traceback before readiness (a crash without a fatal marker). */
+  get crashed(): boolean {
+    return this.readyT === null && this.engineReadyT === null && this.chains.length > 0;
   }
 
   /** Feed one physical line (already split, capped, any wrapper) that arrived at tMs. */
@@ -110,16 +154,32 @@ export class PhaseTracker {
   }
 
   feed(line: LogLine, tMs: number): void {
+    this.lineIdx++;
     if (tMs > this.lastT) this.lastT = tMs;
     const key = line.proc ? `${line.proc} pid=${line.pid}` : RANK_MAIN;
+    if (line.proc !== null && !this.serverMode && line.proc.startsWith("APIServer")) this.serverMode = true;
     const hits = recognize(line, this.scratch);
     let tracebackStart = false;
-    for (const h of hits) if (h.rule.kind === "traceback") tracebackStart = true;
+    for (let i = 0; i < hits.length; i++) if (hits[i].rule.kind === "traceback") tracebackStart = true;
     const exc = this.tb.feed(line, key, tracebackStart);
-    if (exc && !this.done && this.exceptions.length < 8) this.exceptions.push(clip(exc.text));
+    if (exc) this.exception(exc.text, !!exc.chained, tMs);
     if (hits.length === 0) return;
     // After readiness only facts are collected; a later crash does not undo the start-up.
     for (const h of hits) this.apply(h.rule, h.m, key, tMs, line);
+  }
+
+  private exception(text: string, chained: boolean, t: number): void {
+    const last = this.chains[this.chains.length - 1];
+    if (chained && last) last.text = clip(text);
+    else if (this.chains.length < 16) this.chains.push({ text: clip(text), idx: this.lineIdx });
+    // The exception line that follows a fatal marker is the error text.
+    const f = this.failure;
+    if (f && !f.announced && this.lineIdx >= f.idx) {
+      f.announced = true;
+      f.error = clip(text);
+      this.events.onFailed?.(f.t, f.error);
+    }
+    void t;
   }
 
   private apply(rule: Rule, m: RegExpExecArray, rank: string, t: number, line: LogLine): void {
@@ -139,6 +199,11 @@ export class PhaseTracker {
         return;
       case "boundary":
         if (this.done) return;
+        // A bootstrap marker before any phase marker: the log shows the start-up's beginning.
+        if (!this.startKnown && !this.phaseEventSeen) {
+          this.startKnown = true;
+          if (this.globalCursor === undefined) this.globalCursor = this.t0;
+        }
         if (!this.boundaries.has(rule.boundary!)) {
           this.boundaries.set(rule.boundary!, t);
           this.liveBoundary();
@@ -151,11 +216,13 @@ export class PhaseTracker {
         if (rule.id === "config.enforce_eager") this.eager = true;
         return;
       case "begin":
-        if (this.done) return;
+        if (this.done || this.engineReadyT !== null) return;
+        this.phaseEventSeen = true;
         this.begin(rule.phase!, rank, t);
         return;
       case "end":
-        if (this.done) return;
+        if (this.done || this.engineReadyT !== null) return;
+        this.phaseEventSeen = true;
         this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) : undefined);
         this.addAttrs(rule, m, rule.phase!);
         return;
@@ -163,20 +230,20 @@ export class PhaseTracker {
         this.collectAttrs(rule, m, this.runAttrs);
         if (this.done || this.engineReadyT !== null) return;
         this.engineReadyT = t;
-        this.liveEnd("cuda_graph_capture", t);
-        this.liveEnd("kv_cache_profiling", t);
+        for (const p of [...this.live]) if (p !== "bootstrap" || this.liveDone.has("model_loading")) this.liveEnd(p, t);
         if (this.serverMode) this.liveStart("server_start", t);
-        else this.markReady(t);
+        else if (!this.importMode) this.markReady(t);
         return;
       case "ready":
-        if (this.done) return;
-        this.serverMode = true;
+        // Only an API server's uvicorn line: a host application that embeds
+        // vLLM prints the same words for its own server (v0.9.0 CosyVoice log).
+        if (this.done || !this.serverMode) return;
         this.httpReadyT = t;
         this.markReady(t);
         return;
       case "fatal":
         if (this.done) return;
-        this.fail(t, this.exceptions[0] ?? clip(line.message.trim()));
+        this.fail(t, clip(line.message.trim()));
         return;
       case "traceback":
         return;
@@ -196,20 +263,43 @@ export class PhaseTracker {
     return e;
   }
 
+  /** A top-level phase of `rank` reached `phase`: earlier phases begun there without an end marker end now. */
+  private closeEarlier(phase: string, rank: string, t: number): void {
+    if (parentOf(phase as PhaseName)) return;
+    const order = phaseOrder(phase as PhaseName);
+    for (const [name, s] of this.phases) {
+      if (name === phase || parentOf(name as PhaseName) || phaseOrder(name as PhaseName) >= order) continue;
+      const e = s.ranks.get(rank);
+      if (!e || e.begin === undefined || e.end !== undefined) continue;
+      const subEnd = this.lastSubEnd(name, rank);
+      e.end = Math.max(e.begin, Math.min(subEnd ?? t, t));
+      e.implicit = true;
+      this.setCursor(rank, e.end, true);
+      this.liveAfterEnd(name, e.end);
+    }
+  }
+
+  private setCursor(rank: string, t: number, topLevel: boolean): void {
+    const c = this.rankCursor.get(rank);
+    if (c === undefined || t > c) this.rankCursor.set(rank, t);
+    if (topLevel && (this.globalCursor === undefined || t > this.globalCursor)) this.globalCursor = t;
+  }
+
   private begin(phase: string, rank: string, t: number): void {
+    this.closeEarlier(phase, rank, t);
     const e = this.entry(phase, rank);
     if (e.begin === undefined) e.begin = t;
     if (phase === "model_loading") {
       this.liveEnd("bootstrap", t);
       this.liveStart("model_loading", t);
       this.liveStart("model_init", t);
-    }
+    } else if (!parentOf(phase as PhaseName)) this.liveStart(phase, t);
   }
 
   private end(phase: string, rank: string, t: number, printed: number | undefined): void {
     if (printed !== undefined && !(Number.isFinite(printed) && printed >= 0 && printed < 1e6)) printed = undefined;
     const e = this.entry(phase, rank);
-    if (e.end !== undefined) {
+    if (e.end !== undefined && !e.implicit) {
       // A later line with a printed duration refines an earlier marker (V1 DEBUG
       // "Memory profiling takes" next to "Available KV cache memory").
       if (e.printed === undefined && printed !== undefined && t - e.end < 2000) {
@@ -218,27 +308,28 @@ export class PhaseTracker {
       }
       return;
     }
+    this.closeEarlier(phase, rank, t);
+    e.implicit = false;
     e.end = t;
     e.printed = printed;
     const parent = parentOf(phase as PhaseName);
-    if (e.begin === undefined) {
-      // Start where this process's previous phase ended.
+    if (e.begin === undefined && printed === undefined) {
+      // Start where this process's previous phase ended (unknown in a log tail).
       e.cursor = this.rankCursor.get(rank) ?? this.globalCursor;
       if (parent && this.phases.get(parent)?.ranks.get(rank)?.begin !== undefined) {
-        e.cursor = Math.max(e.cursor, this.lastSubEnd(parent, rank) ?? this.phases.get(parent)!.ranks.get(rank)!.begin!);
+        const pb = this.phases.get(parent)!.ranks.get(rank)!.begin!;
+        e.cursor = Math.max(e.cursor ?? pb, this.lastSubEnd(parent, rank, phase) ?? pb);
       }
+      if (e.cursor !== undefined && e.cursor > t) e.cursor = t;
     }
-    if (!parent) {
-      this.rankCursor.set(rank, t);
-      if (t > this.globalCursor) this.globalCursor = t;
-    }
+    this.setCursor(rank, t, !parent);
     this.liveAfterEnd(phase, t);
   }
 
-  private lastSubEnd(parent: string, rank: string): number | undefined {
+  private lastSubEnd(parent: string, rank: string, except?: string): number | undefined {
     let best: number | undefined;
     for (const [name, s] of this.phases) {
-      if (parentOf(name as PhaseName) !== parent) continue;
+      if (name === except || parentOf(name as PhaseName) !== parent) continue;
       const e = s.ranks.get(rank);
       if (e?.end !== undefined && (best === undefined || e.end > best)) best = e.end;
     }
@@ -273,10 +364,15 @@ export class PhaseTracker {
     this.events.onReady?.(t);
   }
 
-  private fail(t: number, error: string): void {
+  private fail(t: number, provisional: string): void {
     if (this.failure) return;
-    this.failure = { t, error };
-    this.events.onFailed?.(t, error);
+    // The error text is the exception line of the traceback that follows the
+    // fatal marker; a marker that closes a traceback itself (the API server's
+    // RuntimeError) or has none (HIP memory fault) is its own text.
+    const recent = this.chains.length ? this.chains[this.chains.length - 1] : undefined;
+    const own = recent && recent.idx === this.lineIdx ? recent.text : undefined;
+    this.failure = { t, error: own ?? provisional, idx: this.lineIdx, announced: own !== undefined };
+    if (own !== undefined) this.events.onFailed?.(t, own);
   }
 
   // ---- live view ----------------------------------------------------------
@@ -318,10 +414,14 @@ export class PhaseTracker {
       this.liveEnd("dynamo_transform", t);
       this.liveStart("graph_compile", t);
     }
+    if (phase === "graph_compile") this.liveEnd("graph_compile", t);
     if (parentOf(phase as PhaseName)) return;
     for (const p of [...this.live]) if (parentOf(p as PhaseName) === phase) this.liveEnd(p, t);
     this.liveEnd(phase, t);
-    if (phase === "model_loading") this.liveEnd("bootstrap", t);
+    if (phase === "model_loading") {
+      for (const p of [...this.live]) if (parentOf(p as PhaseName) === "bootstrap") this.liveEnd(p, t);
+      this.liveEnd("bootstrap", t);
+    }
     const next = this.nextPhase(phase);
     if (next) {
       this.liveStart(next, t);
@@ -329,12 +429,20 @@ export class PhaseTracker {
     }
   }
 
+  private skipped(p: string): boolean {
+    if (this.eager && SKIPPED_WHEN_EAGER.includes(p)) return true;
+    const platform = this.phases.get("bootstrap")?.attrs["vllm.startup.platform"];
+    if (typeof platform === "string" && PLATFORMS_WITHOUT_GRAPHS.includes(platform) && SKIPPED_WHEN_EAGER.includes(p)) return true;
+    if (this.runAttrs["vllm.startup.engine.v0"] === true && SKIPPED_BY_V0.includes(p)) return true;
+    return false;
+  }
+
   private nextPhase(after: string): string | null {
     const i = LIVE_SEQUENCE.indexOf(after as (typeof LIVE_SEQUENCE)[number]);
     if (i < 0) return null;
     for (let j = i + 1; j < LIVE_SEQUENCE.length; j++) {
       const p = LIVE_SEQUENCE[j];
-      if (this.eager && SKIPPED_WHEN_EAGER.includes(p)) continue;
+      if (this.skipped(p)) continue;
       if (p === "server_start") return null; // begins only at engine readiness
       if (this.liveDone.has(p)) continue;
       return p;
@@ -355,11 +463,20 @@ export class PhaseTracker {
 
   // ---- final result -------------------------------------------------------
 
-  private segmentTimes(seg: (typeof BOOTSTRAP_SEGMENTS)[number]): { start?: number; end?: number } {
+  /** `estimated`: the start is a fallback (t0, or the start of a previous sub-step whose end the log lacks). */
+  private segmentTimes(seg: (typeof BOOTSTRAP_SEGMENTS)[number]): { start?: number; end?: number; estimated?: boolean } {
     let start: number | undefined;
+    let estimated = false;
     for (const b of seg.start) {
-      const v = b === "@t0" ? this.t0 : b === "@prev" ? this.prevSegmentEnd(seg.phase) : this.boundaries.get(b);
+      let v: number | undefined;
+      if (b === "@t0") { v = this.t0; estimated = true; }
+      else if (b === "@prev") {
+        const p = this.prevSegment(seg.phase);
+        v = p.end ?? p.start;
+        estimated = p.end === undefined || !!p.estimatedEnd;
+      } else v = this.boundaries.get(b);
       if (v !== undefined) { start = v; break; }
+      estimated = false;
     }
     if (start === undefined) return {};
     let end: number | undefined;
@@ -367,13 +484,15 @@ export class PhaseTracker {
       const v = b === "@load" ? this.firstBegin("model_loading") : this.boundaries.get(b);
       if (v !== undefined && v >= start && (end === undefined || v < end)) end = v;
     }
-    return { start, end };
+    return { start, end, estimated };
   }
 
-  private prevSegmentEnd(phase: string): number | undefined {
+  /** The previous sub-step (its start stands in for its end when the log does not show that). */
+  private prevSegment(phase: string): { start?: number; end?: number; estimatedEnd?: boolean } {
     const i = BOOTSTRAP_SEGMENTS.findIndex((s) => s.phase === phase);
-    if (i <= 0) return undefined;
-    return this.segmentTimes(BOOTSTRAP_SEGMENTS[i - 1]).end;
+    if (i <= 0) return {};
+    const prev = this.segmentTimes(BOOTSTRAP_SEGMENTS[i - 1]);
+    return { start: prev.start, end: prev.end, estimatedEnd: prev.estimated && prev.end === prev.start };
   }
 
   private firstBegin(phase: string): number | undefined {
@@ -384,6 +503,15 @@ export class PhaseTracker {
     return best;
   }
 
+  /** The error text: the exception that closed the traceback following the fatal marker. */
+  private errorText(): string | null {
+    const f = this.failure;
+    if (!f) return this.chains[0]?.text ?? null;
+    for (const c of this.chains) if (c.idx >= f.idx) return c.text;
+    for (let i = this.chains.length - 1; i >= 0; i--) if (this.chains[i].idx >= f.idx - 50) return this.chains[i].text;
+    return f.error;
+  }
+
   /**
    * Builds the final phase list. `endT` is when the start-up ended for the
    * tracer (ready, failure, child exit or end of log); `exit` describes how a
@@ -392,20 +520,26 @@ export class PhaseTracker {
   finish(endT: number, how: "eof" | "exit", exit?: { code: number | null; signal: string | null }): TrackerResult {
     const lastT = Math.max(this.lastT, endT);
     let outcome: Outcome;
-    let error = this.failure?.error ?? null;
+    let error: string | null = null;
     let failT = this.failure?.t ?? null;
     if (this.readyT !== null) outcome = "ready";
     else if (this.engineReadyT !== null && !this.serverMode) outcome = "ready";
-    else if (this.failure) outcome = "failed";
-    else if (how === "exit" && exit && (exit.signal || (exit.code ?? 0) !== 0)) {
+    else if (this.failure) {
       outcome = "failed";
-      error = this.exceptions[0] ?? (exit.signal ? `killed by signal ${exit.signal}` : `exited with status ${exit.code}`);
+      error = this.errorText();
+    } else if (how === "exit" && exit && (exit.signal || (exit.code ?? 0) !== 0)) {
+      outcome = "failed";
+      error = this.chains[0]?.text ?? (exit.signal ? `killed by signal ${exit.signal}` : `exited with status ${exit.code}`);
       failT = endT;
-    } else if (this.exceptions.length > 0) {
+    } else if (this.chains.length > 0) {
       outcome = "failed";
-      error = this.exceptions[0];
+      error = this.errorText();
       failT = this.lastT;
     } else outcome = how === "exit" ? "exited" : "incomplete";
+    if (outcome === "failed" && this.failure && !this.failure.announced) {
+      this.failure.announced = true;
+      this.events.onFailed?.(this.failure.t, error ?? this.failure.error);
+    }
     const readyT = outcome === "ready" ? (this.readyT ?? this.engineReadyT) : null;
     const stopT = readyT ?? failT ?? lastT;
 
@@ -417,16 +551,18 @@ export class PhaseTracker {
       byName.set(p.name, p);
     };
 
-    // Log-marked phases.
+    // Log-marked phases. A rank whose start is unknown (no begin marker, no
+    // printed duration, nothing earlier in a log tail) does not count.
     for (const [name, s] of this.phases) {
       if (name === "bootstrap") continue;
       const ranks: { start: number; end: number; printed?: number }[] = [];
       for (const e of s.ranks.values()) {
         if (e.end === undefined) continue;
-        let start: number;
+        let start: number | undefined;
         if (e.printed !== undefined) start = e.end - e.printed * 1000;
         else if (e.begin !== undefined) start = e.begin;
-        else start = e.cursor ?? e.end;
+        else start = e.cursor;
+        if (start === undefined) continue;
         ranks.push({ start, end: e.end, printed: e.printed });
       }
       if (ranks.length === 0) continue;
@@ -443,20 +579,38 @@ export class PhaseTracker {
     }
     this.derive(byName, push);
 
-    // Bootstrap and its sub-steps from boundaries.
-    let bootEnd: number | undefined;
-    for (const seg of BOOTSTRAP_SEGMENTS) {
-      const { start, end } = this.segmentTimes(seg);
-      if (start === undefined || end === undefined) continue;
-      push({ name: seg.phase, parent: "bootstrap", startMs: start, endMs: end, durationS: round6((end - start) / 1000),
-        status: "ok", rankDurationsS: [], ranks: 1, attrs: {} });
-      bootEnd = Math.max(bootEnd ?? end, end);
-    }
+    // Bootstrap and its sub-steps from boundaries. Bootstrap is finished only
+    // once model loading began; it is reported only when the log shows its start.
     const load = this.firstBegin("model_loading") ?? byName.get("model_loading")?.startMs;
-    if (load !== undefined) bootEnd = Math.max(bootEnd ?? load, load);
-    if (bootEnd !== undefined && bootEnd > this.t0) {
-      push({ name: "bootstrap", parent: null, startMs: this.t0, endMs: bootEnd, durationS: round6((bootEnd - this.t0) / 1000),
-        status: "ok", rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}) } });
+    const laterPhases = out.some((p) => !p.parent);
+    const bootFailed = outcome === "failed" && load === undefined && !laterPhases && failT !== null;
+    const bootRunning = outcome !== "ready" && outcome !== "failed" && load === undefined && !laterPhases;
+    const bootEndAt = load ?? (bootFailed || bootRunning ? stopT : undefined);
+    if (this.startKnown && bootEndAt !== undefined && bootEndAt >= this.t0) {
+      // The sub-step in flight is the last one that started; earlier ones whose
+      // end the log does not show are left out.
+      let inFlight: string | null = null;
+      let inFlightStart = this.t0;
+      for (const seg of BOOTSTRAP_SEGMENTS) {
+        const { start, end, estimated } = this.segmentTimes(seg);
+        if (start === undefined || start > bootEndAt) continue;
+        inFlight = null;
+        if (end === undefined || end > bootEndAt) {
+          if (load === undefined) { inFlight = seg.phase; inFlightStart = start; }
+          continue;
+        }
+        if (estimated && end === start) continue; // e.g. import: nothing before the platform line
+        push({ name: seg.phase, parent: "bootstrap", startMs: start, endMs: end, durationS: round6((end - start) / 1000),
+          status: "ok", rankDurationsS: [], ranks: 1, attrs: {} });
+      }
+      const status = bootFailed ? "error" : bootRunning ? "running" : "ok";
+      const err = bootFailed ? (error ?? "start-up failed") : undefined;
+      push({ name: "bootstrap", parent: null, startMs: this.t0, endMs: bootEndAt, durationS: round6((bootEndAt - this.t0) / 1000),
+        status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}) } });
+      if (inFlight && status !== "ok") {
+        push({ name: inFlight, parent: "bootstrap", startMs: inFlightStart, endMs: bootEndAt, durationS: round6((bootEndAt - inFlightStart) / 1000),
+          status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: {} });
+      }
     }
 
     // server_start: engine ready -> HTTP ready.
@@ -468,18 +622,23 @@ export class PhaseTracker {
       }
     }
 
-    if (outcome === "failed" && failT !== null) this.markFailedPhase(out, byName, failT, error ?? "start-up failed");
-    else if (outcome !== "ready") this.markRunning(out, byName, stopT);
+    const bootHandled = byName.get("bootstrap")?.status !== "ok" && byName.has("bootstrap");
+    if (!bootHandled) {
+      if (outcome === "failed" && failT !== null) this.markInFlight(out, byName, failT, "error", error ?? "start-up failed");
+      else if (outcome !== "ready") this.markInFlight(out, byName, stopT, "running");
+    }
 
     // Nothing may start before the start-up or run after it ended (printed
     // durations can reach before the first line of a partial log).
     const rootStart = Math.min(this.t0, ...out.map((p) => p.startMs));
+    const rootEnd = Math.max(stopT, ...out.map((p) => p.endMs));
     out.sort((a, b) => a.startMs - b.startMs || phaseOrder(a.name as PhaseName) - phaseOrder(b.name as PhaseName));
     return {
-      outcome, t0: rootStart, endT: Math.max(stopT, ...out.map((p) => p.endMs)), readyT,
+      outcome, t0: rootStart, endT: rootEnd, readyT,
       engineVersion: this.engineVersion, model: this.model, parallel: this.parallel,
-      runAttrs: { ...this.runAttrs, ...(this.exceptions.length ? { "vllm.startup.exceptions": [...this.exceptions] } : {}) },
+      runAttrs: { ...this.runAttrs, ...(this.chains.length ? { "vllm.startup.exceptions": this.chains.slice(0, 8).map((c) => c.text) } : {}) },
       error: outcome === "failed" ? error : null, phases: out,
+      unexplainedS: unexplained(out, rootStart, rootEnd), startKnown: this.startKnown,
     };
   }
 
@@ -514,7 +673,7 @@ export class PhaseTracker {
           durationS: round6((lw.startMs - start) / 1000), status: "ok", rankDurationsS: [], ranks: lw.ranks, attrs: {} });
       }
     }
-    // torch_compile from its sub-steps when vLLM printed no total.
+    // torch_compile from its sub-steps when vLLM printed no total of its own.
     if (!byName.has("torch_compile")) {
       const subs = ["dynamo_transform", "graph_compile"].map((n) => byName.get(n)).filter(Boolean) as FinalPhase[];
       if (subs.length) {
@@ -532,64 +691,63 @@ export class PhaseTracker {
     if (tc && this.phases.get("torch_compile")?.attrs) Object.assign(tc.attrs, this.phases.get("torch_compile")!.attrs);
   }
 
-  /** Ends the phase in flight at failure time with status error. */
-  private markFailedPhase(out: FinalPhase[], byName: Map<string, FinalPhase>, failT: number, error: string): void {
-    const name = this.inFlightAt(byName);
+  /**
+   * Ends the phase in flight at `t` with status error (failure) or running
+   * (log ended / child exited). It starts where the last finished phase ended;
+   * a phase whose start the log does not show is left out.
+   */
+  private markInFlight(out: FinalPhase[], byName: Map<string, FinalPhase>, t: number, status: "error" | "running", error?: string): void {
+    // A top-level phase begun on some process and not ended there.
+    let name: string | null = null;
+    let start: number | undefined;
+    for (const [n, s] of this.phases) {
+      if (parentOf(n as PhaseName) || n === "bootstrap") continue;
+      for (const e of s.ranks.values()) {
+        if (e.begin === undefined || e.end !== undefined || e.begin > t) continue;
+        if (name === null || phaseOrder(n as PhaseName) > phaseOrder(name as PhaseName)) { name = n; start = this.firstBegin(n); }
+      }
+    }
+    if (name === null && this.engineReadyT !== null && this.engineReadyT <= t && this.serverMode) {
+      // Engine ready, HTTP server not (yet): server_start is in flight.
+      name = "server_start";
+      start = this.engineReadyT;
+    }
+    if (name === null) {
+      // The phase after the last finished top-level one.
+      let last = -1;
+      let lastEnd: number | undefined;
+      for (const p of out) {
+        if (p.parent) continue;
+        const i = LIVE_SEQUENCE.indexOf(p.name as (typeof LIVE_SEQUENCE)[number]);
+        if (i > last) last = i;
+        if (lastEnd === undefined || p.endMs > lastEnd) lastEnd = p.endMs;
+      }
+      if (last < 0) return;
+      name = this.nextAfterIndex(last);
+      if (name === null) return;
+      start = lastEnd;
+    }
+    const err = status === "error" ? { error: error ?? "start-up failed" } : {};
     const existing = byName.get(name);
-    const parentName = parentOf(name as PhaseName);
     if (existing) {
-      existing.status = "error";
-      existing.error = error;
+      existing.status = status;
+      Object.assign(existing, err);
+      if (t > existing.endMs) {
+        existing.endMs = t;
+        existing.durationS = round6((t - existing.startMs) / 1000);
+      }
       return;
     }
-    const start = this.firstBegin(name) ?? Math.min(failT, this.globalCursor);
-    push(out, byName, { name, parent: parentName, startMs: start, endMs: failT, durationS: round6((failT - start) / 1000),
-      status: "error", error, rankDurationsS: [], ranks: 1, attrs: {} });
-    // A failing sub-step fails its parent too.
-    if (parentName) {
-      const p = byName.get(parentName);
-      if (p) { p.status = "error"; p.error = error; }
-      else {
-        const ps = this.firstBegin(parentName) ?? start;
-        push(out, byName, { name: parentName, parent: null, startMs: ps, endMs: failT, durationS: round6((failT - ps) / 1000),
-          status: "error", error, rankDurationsS: [], ranks: 1, attrs: {} });
-      }
-    }
-  }
-
-  /** Marks the phase still in flight when the log ended (incomplete / exited). */
-  private markRunning(out: FinalPhase[], byName: Map<string, FinalPhase>, endT: number): void {
-    const name = this.inFlightAt(byName);
-    if (byName.has(name)) return;
-    const start = this.firstBegin(name) ?? this.globalCursor;
-    if (endT < start) return;
-    push(out, byName, { name, parent: parentOf(name as PhaseName), startMs: start, endMs: endT,
-      durationS: round6((endT - start) / 1000), status: "running", rankDurationsS: [], ranks: 1, attrs: {} });
-  }
-
-  private inFlightAt(byName: Map<string, FinalPhase>): string {
-    // A begun but unfinished phase, innermost first.
-    for (const [name, s] of this.phases) {
-      if (name === "model_loading" && ![...s.ranks.values()].some((e) => e.end !== undefined) && this.firstBegin(name) !== undefined) {
-        return "model_loading";
-      }
-    }
-    // Otherwise the phase after the last finished top-level phase.
-    let last = -1;
-    for (const p of byName.values()) {
-      if (p.parent) continue;
-      const i = LIVE_SEQUENCE.indexOf(p.name as (typeof LIVE_SEQUENCE)[number]);
-      if (i > last) last = i;
-    }
-    if (last < 0) return "bootstrap";
-    const next = this.nextAfterIndex(last);
-    return next ?? LIVE_SEQUENCE[last];
+    if (start === undefined || start > t) return;
+    const parentName = parentOf(name as PhaseName);
+    push(out, byName, { name, parent: parentName, startMs: start, endMs: t, durationS: round6((t - start) / 1000),
+      status, ...err, rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get(name)?.attrs ?? {}) } });
   }
 
   private nextAfterIndex(i: number): string | null {
     for (let j = i + 1; j < LIVE_SEQUENCE.length; j++) {
       const p = LIVE_SEQUENCE[j];
-      if (this.eager && SKIPPED_WHEN_EAGER.includes(p)) continue;
+      if (this.skipped(p)) continue;
       if (p === "server_start" && this.engineReadyT === null) continue;
       return p;
     }
@@ -600,6 +758,24 @@ export class PhaseTracker {
   get info() {
     return { engineVersion: this.engineVersion, model: this.model, parallel: this.parallel, serverMode: this.serverMode, eager: this.eager };
   }
+}
+
+/** Seconds of [from, to] that no top-level phase covers. */
+function unexplained(phases: FinalPhase[], from: number, to: number): number {
+  const iv = phases.filter((p) => !p.parent).map((p) => [Math.max(from, p.startMs), Math.min(to, p.endMs)] as const)
+    .filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  let covered = 0;
+  let curA = -Infinity;
+  let curB = -Infinity;
+  for (const [a, b] of iv) {
+    if (a > curB) {
+      if (curB > curA) covered += curB - curA;
+      curA = a;
+      curB = b;
+    } else if (b > curB) curB = b;
+  }
+  if (curB > curA) covered += curB - curA;
+  return round6(Math.max(0, to - from - covered) / 1000);
 }
 
 function push(out: FinalPhase[], byName: Map<string, FinalPhase>, p: FinalPhase): void {

@@ -1,0 +1,40 @@
+// Fits the default (reference) coefficients on ../shared/study-data/ (the
+// start-up study's H100 NVL machine, vLLM 0.10.1.1) and writes
+// src/predict/coefficients.json. Run by `make fit` (`bun scripts/fit-reference.ts`).
+//   bun scripts/fit-reference.ts [--data <study-data dir>] [--out <file>] [--check]
+// --check: exit 1 if the written file would differ from the existing one.
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fitReference } from "../src/predict/fit.ts";
+import { loadGraphKbRows, loadReferenceRows } from "../src/predict/study-data.ts";
+
+const root = resolve(import.meta.dir, "..");
+const argv = process.argv.slice(2);
+const opt = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const dataDir = resolve(opt("--data") ?? join(root, "..", "shared", "study-data"));
+const out = resolve(opt("--out") ?? join(root, "src", "predict", "coefficients.json"));
+
+if (!existsSync(join(dataDir, "h100nvl_fig_rest_22models_mean.csv"))) {
+  console.error(`fit-reference: study data not found in ${dataDir}`);
+  process.exit(2);
+}
+const coefs = fitReference({
+  rows: loadReferenceRows(dataDir),
+  graphKb: loadGraphKbRows(dataDir),
+  source: "study-data: 'Breaking the Ice' (MLSys 2026), H100 NVL node n1, vLLM 0.10.1.1 (scripts/fit-reference.ts)",
+});
+const text = JSON.stringify(coefs, null, 2) + "\n";
+if (argv.includes("--check")) {
+  const same = existsSync(out) && readFileSync(out, "utf8") === text;
+  console.log(same ? `${out} is up to date` : `${out} is stale: run make fit`);
+  process.exit(same ? 0 : 1);
+}
+writeFileSync(out, text);
+console.log(`wrote ${out}`);
+for (const [phase, m] of Object.entries(coefs.phases)) {
+  const terms = Object.entries(m.coef).filter(([, c]) => c !== 0).map(([f, c]) => `${c}*${f}`).join(" + ");
+  console.log(`  ${phase.padEnd(20)} = ${m.intercept}${terms ? " + " + terms : ""}`);
+}
+console.log(`  graph_kb             = ${coefs.graph_kb.intercept} + ${Object.entries(coefs.graph_kb.coef).map(([f, c]) => `${c}*${f}`).join(" + ")}`);
+console.log(`  load_format_factor   = ${JSON.stringify(coefs.load_format_factor)}`);

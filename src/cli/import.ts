@@ -1,0 +1,41 @@
+// `import <logfile>`: the trace of a finished log, with the same spans,
+// summary and blame table as a live start-up.
+import { existsSync } from "node:fs";
+import { importLogFile } from "../logparse/import-log.ts";
+import { StartupSession } from "../session/startup-session.ts";
+import { readExportConfig } from "../trace/otel-config.ts";
+import { newTraceIds } from "../trace/trace-ids.ts";
+import { defaultStateDir } from "../state/state-dir.ts";
+import { learnSecrets } from "../redact/redact.ts";
+import { reportEnd } from "./report-end.ts";
+import { UsageError, type OptionValues } from "./options.ts";
+import { warn } from "../report/messages.ts";
+
+export async function runImport(file: string, values: OptionValues): Promise<number> {
+  if (!existsSync(file)) throw new UsageError(`startup-tracer import: cannot read '${file}'`);
+  learnSecrets(process.env);
+  let result;
+  try {
+    result = importLogFile(file, { year: values.year as number | undefined });
+  } catch (e) {
+    throw new UsageError(`startup-tracer import: cannot read '${file}': ${(e as Error).message}`);
+  }
+  const exportConfig = readExportConfig(process.env, { otlpEndpoint: values["otlp-endpoint"] as string | undefined });
+  for (const w of exportConfig.warnings) warn(w);
+  const stateDir = (values["state-dir"] as string | undefined) ?? defaultStateDir();
+  const session = new StartupSession({ ids: newTraceIds(process.env), mode: "import", t0: result.t0, exportConfig, stateDir });
+  if (!values["no-history"]) {
+    session.addPlugin({
+      name: "history",
+      finished: async (summary) => {
+        const { History } = await import("../predict/history.ts");
+        const h = new History(stateDir);
+        h.recordStartup(summary, null);
+        h.close();
+      },
+    });
+  }
+  const f = await session.finalize("eof", undefined, result);
+  const d = await reportEnd(f, values, exportConfig);
+  return d.how === "lost" ? 1 : 0;
+}

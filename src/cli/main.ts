@@ -1,0 +1,70 @@
+// Entry point. In wrap mode the child is started before anything else is
+// loaded: this module imports only the option table, the trace-id helper and
+// the spawner; everything else arrives by dynamic import afterwards.
+import { startChild } from "../process/child.ts";
+import { newTraceIds, traceparentFor } from "../trace/trace-ids.ts";
+import { helpText, parseOptions, UsageError, WRAP_OPTIONS } from "./options.ts";
+import { VERSION } from "../version.ts";
+
+const SUBCOMMANDS = new Set(["import", "replay", "demo", "follow", "predict", "fit", "flush", "help"]);
+
+const WRAP_USAGE = "startup-tracer [options] -- <command> [args...]";
+const WRAP_DESCRIPTION = `Runs <command> (e.g. vllm serve MODEL ...) as a child, passes its output through unchanged,
+and traces its start-up phases as OpenTelemetry spans.
+
+Subcommands: import <logfile>, replay <logfile>, demo, follow <logfile>, predict, fit, flush
+(each has --help).`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length > 0 && SUBCOMMANDS.has(argv[0])) {
+    const { runSubcommand } = await import("./subcommands.ts");
+    return runSubcommand(argv[0], argv.slice(1));
+  }
+  const dd = argv.indexOf("--");
+  const own = dd >= 0 ? argv.slice(0, dd) : argv;
+  let values;
+  try {
+    values = parseOptions(own, WRAP_OPTIONS, "startup-tracer").values;
+    if (values.help) {
+      process.stdout.write(helpText(WRAP_USAGE, WRAP_DESCRIPTION, WRAP_OPTIONS));
+      return 0;
+    }
+    if (values.version) {
+      process.stdout.write(`startup-tracer ${VERSION}\n`);
+      return 0;
+    }
+    if (own.length > 0 && dd < 0) {
+      const first = own.find((a) => !a.startsWith("-"));
+      throw new UsageError(first ? `startup-tracer: unknown command '${first}' (see --help)` : "startup-tracer: missing '-- <command>' (see --help)");
+    }
+    if (dd < 0 || dd === argv.length - 1) throw new UsageError("startup-tracer: missing <command> after '--' (see --help)");
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const command = argv.slice(dd + 1);
+  const ids = newTraceIds(process.env);
+  const env: Record<string, string | undefined> = { ...process.env, TRACEPARENT: traceparentFor(ids) };
+  if (ids.traceState) env.TRACESTATE = ids.traceState;
+  let child;
+  try {
+    child = startChild(command, env);
+  } catch (e) {
+    process.stderr.write(`startup-tracer: cannot start '${command[0]}': ${(e as Error).message}\n`);
+    return 127;
+  }
+  const { runWrap } = await import("./wrap.ts");
+  return runWrap(child, values, ids);
+}
+
+const code = await main(process.argv.slice(2)).catch((e) => {
+  try {
+    process.stderr.write(`startup-tracer: internal error: ${(e as Error)?.message ?? e}\n`);
+  } catch { /* nothing left to report to */ }
+  return 70;
+});
+const { exitAfterDrain } = await import("../process/exit.ts");
+await exitAfterDrain(code);

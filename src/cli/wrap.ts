@@ -1,0 +1,127 @@
+// Wrap mode after the child is running: passthrough first, then everything
+// else lazily. Nothing here may change how the child runs or how it exits.
+import { constants } from "node:os";
+import type { StartedChild } from "../process/child.ts";
+import { OutputSink, pump } from "../process/passthrough.ts";
+import type { TraceIds } from "../trace/trace-ids.ts";
+import type { OptionValues } from "./options.ts";
+import { StartupSession, type Finalized } from "../session/startup-session.ts";
+import { readExportConfig } from "../trace/otel-config.ts";
+import { learnSecrets } from "../redact/redact.ts";
+import { defaultStateDir } from "../state/state-dir.ts";
+import { say, warn } from "../report/messages.ts";
+import { StatusLine } from "../report/status-line.ts";
+import { reportEnd } from "./report-end.ts";
+import { loadLivePlugins } from "../session/live-plugins.ts";
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+export function exitStatus(code: number | null, signal: string | null): number {
+  if (signal) {
+    const n = (constants.signals as Record<string, number>)[signal];
+    return 128 + (n ?? 0);
+  }
+  return code ?? 1;
+}
+
+/** Reads the subcommand after `vllm` (serve = a server that becomes HTTP-ready). */
+export function isServerCommand(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === "serve" && i <= 2) || argv.some((a) => a.includes("openai.api_server") || a.includes("api_server"));
+}
+
+export async function runWrap(child: StartedChild, values: OptionValues, ids: TraceIds): Promise<number> {
+  const { proc } = child;
+  // Passthrough and parsing start before any other set-up work.
+  let session: StartupSession | null = null;
+  const pending: [number, Uint8Array][] = [];
+  const feed = (stream: number, chunk: Uint8Array) => {
+    if (session) (stream === 1 ? outSplit : errSplit)?.push(chunk);
+    else if (pending.length < 4096) pending.push([stream, chunk.slice()]);
+  };
+  let status: StatusLine | null = null;
+  const outSink = new OutputSink(process.stdout, (why) => warn(`own stdout closed (${why}); the child's output now goes only to the trace`));
+  const errSink = new OutputSink(process.stderr);
+  const pumps = [
+    pump(proc.stdout, outSink, (c) => { status?.clear(); feed(1, c); }),
+    pump(proc.stderr, errSink, (c) => { status?.clear(); feed(2, c); }),
+  ];
+
+  // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.
+  let terms = 0;
+  const grace = Math.max(0, Number(values["kill-grace"] ?? 10)) * 1000;
+  for (const sig of FORWARDED) {
+    process.on(sig, () => {
+      try {
+        proc.kill(sig);
+      } catch { /* already gone */ }
+      if (sig === "SIGTERM" && ++terms === 2) {
+        setTimeout(() => {
+          try {
+            if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+          } catch { /* gone */ }
+        }, grace).unref();
+      }
+    });
+  }
+
+  // Now the rest, none of which may fail the child.
+  learnSecrets(process.env, child.argv);
+  const exportConfig = readExportConfig(process.env, { otlpEndpoint: values["otlp-endpoint"] as string | undefined });
+  for (const w of exportConfig.warnings) warn(w);
+  const stateDir = (values["state-dir"] as string | undefined) ?? defaultStateDir();
+  session = new StartupSession({
+    ids, mode: "wrap", t0: child.startedAt, exportConfig, stateDir, command: child.argv,
+    serverMode: isServerCommand(child.argv), eager: child.argv.includes("--enforce-eager"),
+  });
+  const outSplit = session.newStream();
+  const errSplit = session.newStream();
+  for (const [s, c] of pending.splice(0)) (s === 1 ? outSplit : errSplit).push(c);
+
+  if (process.stderr.isTTY && !values["no-status"] && !values.quiet) {
+    status = new StatusLine(() => session!.snapshot(), !process.env.NO_COLOR);
+  }
+
+  const live = loadLivePlugins(session, values, { pid: proc.pid, argv: child.argv, env: process.env, stateDir, mode: "wrap" })
+    .catch((e) => {
+      warn(`live features unavailable: ${(e as Error).message}`);
+      return null;
+    });
+
+  const reported = new Promise<void>((resolve) => {
+    session!.onEnd((f: Finalized) => {
+      status?.stop();
+      reportEnd(f, values, exportConfig).finally(resolve);
+    });
+  });
+  // The start-up ends at readiness or failure, long before a server exits.
+  const watch = setInterval(() => {
+    if (session!.done) {
+      clearInterval(watch);
+      session!.finalize("ready").catch((e) => warn(`could not finish the trace: ${(e as Error).message}`));
+    }
+  }, 50);
+
+  await proc.exited;
+  // Grandchildren may still hold the pipes open; do not wait for them for long.
+  await Promise.race([Promise.all(pumps), Bun.sleep(500)]);
+  clearInterval(watch);
+  const signal = (proc.signalCode as string | null) ?? null;
+  const code = exitStatus(proc.exitCode, signal);
+  const exitTimeout = Math.max(0.2, Number(values["exit-timeout"] ?? 3)) * 1000;
+  const deadline = Date.now() + exitTimeout;
+  try {
+    const f = await session.finalize("exit", { code: proc.exitCode, signal });
+    // Whatever is not delivered shortly before the deadline goes to the spool.
+    const cut = setTimeout(() => session!.cutDelivery(), Math.max(0, deadline - Date.now() - 300));
+    await Promise.race([f.delivery, Bun.sleep(Math.max(0, deadline - Date.now()))]);
+    clearTimeout(cut);
+    session.cutDelivery();
+    await Promise.race([reported, Bun.sleep(Math.max(50, deadline - Date.now()))]);
+  } catch (e) {
+    say(`could not finish the trace: ${(e as Error).message}`);
+  }
+  await Promise.race([live.then((l) => l?.stop()), Bun.sleep(200)]);
+  status?.stop();
+  if (outSink.stats.droppedBytes) warn(`${outSink.stats.droppedBytes} bytes of the child's stdout could not be written to our stdout`);
+  return code;
+}

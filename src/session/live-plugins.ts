@@ -1,0 +1,206 @@
+// Loads the live features of wrap and follow modes after the child is running:
+// host sampling, the predictor, slow-phase alerts, the HTTP API and the local
+// history. Each is optional and isolated: a failure costs that feature only,
+// with one warning line, never the child or the trace.
+import { hostname } from "node:os";
+import { readFileSync } from "node:fs";
+import type { StartupSession, SessionPlugin } from "./startup-session.ts";
+import { nowMs } from "./startup-session.ts";
+import type { OptionValues } from "../cli/options.ts";
+import type { Attributes, SlowPhase } from "../state/types.ts";
+import type { SpanEvent } from "../trace/build-spans.ts";
+import { warn } from "../report/messages.ts";
+
+export interface LiveContext {
+  pid: number | null;
+  argv: string[];
+  env: Record<string, string | undefined>;
+  stateDir: string;
+  mode: "wrap" | "follow";
+}
+
+export interface LiveHandle {
+  setPid(pid: number): void;
+  stop(): Promise<void>;
+}
+
+export async function loadLivePlugins(session: StartupSession, values: OptionValues, ctx: LiveContext): Promise<LiveHandle> {
+  const stops: (() => void | Promise<void>)[] = [];
+  let setPid: (pid: number) => void = () => {};
+
+  // 1. Sampling first: it should cover the earliest phases.
+  const interval = values["sample-interval"] === undefined ? 100 : Number(values["sample-interval"]);
+  if (interval > 0) {
+    try {
+      const { createSampler, hostInventory } = await import("../sampling/index.ts");
+      const sampler = createSampler({ intervalMs: interval });
+      if (ctx.pid) sampler.start(ctx.pid);
+      setPid = (pid) => sampler.setRootPid(pid);
+      let resource: Attributes = {};
+      hostInventory().then((r) => { resource = r; }).catch(() => undefined);
+      const plugin: SessionPlugin = {
+        name: "sampling",
+        phaseAttributes: (p) => {
+          const a = sampler.summarize(p.startMs, p.endMs);
+          return { ...a, "vllm.startup.phase.bound_by": sampler.boundBy(a) };
+        },
+        rootAttributes: (r) => sampler.rootAttributes(r.t0, r.endT),
+        resourceAttributes: () => resource,
+        cpuCores: () => sampler.latestCores(),
+        finished: () => sampler.stop(),
+        stop: () => sampler.stop(),
+      };
+      session.addPlugin(plugin);
+      stops.push(() => sampler.stop());
+    } catch (e) {
+      warn(`host sampling unavailable: ${(e as Error).message}`);
+    }
+  }
+
+  // 2. The predictor (features come from the command line and the model's files).
+  let predictedFor: (name: string) => number | null = () => null;
+  try {
+    const [{ extractFeatures }, { predict }, { LivePredictor }, { loadActiveCoefficients }] = await Promise.all([
+      import("../predict/features.ts"), import("../predict/model.ts"), import("../predict/live.ts"), import("../predict/fit.ts"),
+    ]);
+    const features = await extractFeatures({
+      model: values.model as string | undefined, args: ctx.argv, env: ctx.env,
+      compileCache: (values["compile-cache"] as "warm" | "cold" | "auto" | undefined) ?? "auto",
+    });
+    for (const w of features.warnings ?? []) warn(`prediction: ${w}`);
+    const prediction = predict(features, loadActiveCoefficients(ctx.stateDir));
+    const lp = new LivePredictor(prediction);
+    const t0 = session.opts.t0;
+    const startAt = new Map<string, number>();
+    predictedFor = (name) => lp.predictedFor(name);
+    session.addPlugin({
+      name: "prediction",
+      onPhaseStart: (name, _parent, t) => {
+        startAt.set(name, t);
+        lp.onPhaseStart(name, (t - t0) / 1000);
+      },
+      onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
+      predicted: (name) => lp.predictedFor(name),
+      predictedTotal: () => lp.totalPredicted(),
+      eta: (now, current, currentStart) => {
+        const v = lp.eta((now - t0) / 1000, current, currentStart !== null ? (now - currentStart) / 1000 : 0);
+        return v === null ? null : Math.round(v * 10) / 10;
+      },
+      finished: async (summary) => {
+        if (values["no-history"]) return;
+        const { History } = await import("../predict/history.ts");
+        const h = new History(ctx.stateDir);
+        h.recordStartup(summary, features);
+        h.close();
+      },
+    });
+  } catch (e) {
+    warn(`prediction unavailable: ${(e as Error).message}`);
+  }
+
+  // 3. Slow phases: detection while a phase runs, span events, alerts.
+  try {
+    const { SlowPhaseDetector, parseBudget } = await import("../alerts/slow-detector.ts");
+    const budgets: Record<string, number> = {};
+    for (const spec of (values.budget as string[] | undefined) ?? []) {
+      try {
+        const b = parseBudget(spec);
+        budgets[b.phase] = b.seconds;
+      } catch (e) {
+        warn(`ignoring ${(e as Error).message}`);
+      }
+    }
+    const context = () => ({ model: session.tracker.info.model, host: hostname(), trace_id: session.opts.ids.traceId });
+    const notifiers: { slow(e: unknown): unknown; resolved(e: unknown): unknown; flush(): Promise<void> }[] = [];
+    if (values["alertmanager-url"]) {
+      const { AlertmanagerNotifier } = await import("../alerts/alertmanager.ts");
+      notifiers.push(new AlertmanagerNotifier({ url: values["alertmanager-url"] as string, context }) as never);
+    }
+    if (values["alert-webhook"]) {
+      const { WebhookNotifier } = await import("../alerts/webhook.ts");
+      notifiers.push(new WebhookNotifier({ url: values["alert-webhook"] as string, context }) as never);
+    }
+    const slow: SlowPhase[] = [];
+    const counts: Record<string, number> = {};
+    const t0 = session.opts.t0;
+    const detector = new SlowPhaseDetector({
+      slowFactor: values["slow-factor"] !== undefined ? Number(values["slow-factor"]) : undefined,
+      budgets,
+      now: nowMs,
+      onSlow: (e) => {
+        slow.push({ phase: e.phase, allowance_s: e.allowance_s, basis: e.basis, detected_at_s: Math.round((nowMs() - t0)) / 1000, resolved: false });
+        counts[e.phase] = (counts[e.phase] ?? 0) + 1;
+        warn(`phase ${e.phase} is slow: ${e.elapsed_s.toFixed(1)} s, allowance ${e.allowance_s.toFixed(1)} s (${e.basis})`);
+        for (const n of notifiers) n.slow(e);
+      },
+      onResolve: (e) => {
+        for (const s of slow) if (s.phase === e.phase) s.resolved = true;
+        for (const n of notifiers) n.resolved(e);
+      },
+    });
+    detector.startupStarted(t0, null);
+    session.addPlugin({
+      name: "alerts",
+      onPhaseStart: (name, _p, t) => detector.phaseStarted(name, t, predictedFor(name)),
+      onPhaseEnd: (name, t) => detector.phaseEnded(name, t),
+      onEnd: (t) => detector.startupEnded(t),
+      slow: () => slow.map((s) => ({ ...s })),
+      phaseAttributes: (p) => {
+        const s = slow.find((x) => x.phase === p.name);
+        const allowance = detector.allowanceFor(p.name, predictedFor(p.name));
+        const out: Attributes = {};
+        if (allowance) out["vllm.startup.phase.allowance_s"] = allowance.allowance_s;
+        if (s) out["vllm.startup.phase.slow"] = true;
+        else if (allowance) out["vllm.startup.phase.slow"] = p.durationS > allowance.allowance_s;
+        return out;
+      },
+      phaseEvents: (p): SpanEvent[] => slow.filter((s) => s.phase === p.name).map((s) => ({
+        name: "vllm.startup.slow_phase", timeMs: t0 + s.detected_at_s * 1000,
+        attributes: { allowance_s: s.allowance_s, basis: s.basis },
+      })),
+      stop: () => detector.stop(),
+    });
+    (session as unknown as { slowCounts: Record<string, number> }).slowCounts = counts;
+    stops.push(async () => {
+      detector.stop();
+      await Promise.race([Promise.all(notifiers.map((n) => n.flush())), Bun.sleep(1500)]);
+    });
+  } catch (e) {
+    warn(`slow-phase alerts unavailable: ${(e as Error).message}`);
+  }
+
+  // 4. The HTTP API.
+  const listen = values.listen as string | undefined;
+  if (listen) {
+    try {
+      const { startApiServer } = await import("../api/server.ts");
+      const { startupMetricsSource } = await import("../api/metrics.ts");
+      let token = values["api-token"] as string | undefined;
+      if (values["api-token-file"]) token = readFileSync(values["api-token-file"] as string, "utf8").trim();
+      const server = await startApiServer({
+        listen,
+        getSnapshot: () => session.snapshot(),
+        metrics: startupMetricsSource(() => session.snapshot(), () => ({
+          slowPhases: (session as unknown as { slowCounts?: Record<string, number> }).slowCounts ?? {},
+        })),
+        apiToken: token,
+        insecureListen: !!values["insecure-listen"],
+      });
+      (session as unknown as { apiUrl?: string }).apiUrl = server.url;
+      stops.push(() => server.stop());
+    } catch (e) {
+      warn(`HTTP API not started: ${(e as Error).message}`);
+    }
+  }
+
+  return {
+    setPid: (pid) => setPid(pid),
+    stop: async () => {
+      for (const s of stops) {
+        try {
+          await s();
+        } catch { /* best effort */ }
+      }
+    },
+  };
+}

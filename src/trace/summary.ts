@@ -1,0 +1,73 @@
+// The summary JSON (schema startup-tracer.summary/v1): a contract other tools
+// read. Keep its fields exactly as documented in the README.
+import { writeFileSync, renameSync } from "node:fs";
+import type { TrackerResult } from "../phases/tracker.ts";
+import { toRecords } from "../phases/tracker.ts";
+import type { Attributes, Outcome, PhaseRecord } from "../state/types.ts";
+import { redactDeep } from "../redact/redact.ts";
+
+export interface Summary {
+  schema: "startup-tracer.summary/v1";
+  engine: "vllm";
+  engine_version: string | null;
+  outcome: Exclude<Outcome, "running">;
+  ready_s: number | null;
+  trace_id: string;
+  model: string | null;
+  total_s: number;
+  unexplained_s: number;
+  predicted_total_s: number | null;
+  error?: string;
+  phases: PhaseRecord[];
+}
+
+/** Wall time inside the start-up that no top-level phase covers. */
+export function unexplainedSeconds(r: TrackerResult): number {
+  const end = r.readyT ?? r.endT;
+  const iv = r.phases.filter((p) => !p.parent).map((p) => [Math.max(p.startMs, r.t0), Math.min(p.endMs, end)] as const)
+    .filter(([a, b]) => b > a).sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let curA = -Infinity;
+  let curB = -Infinity;
+  for (const [a, b] of iv) {
+    if (a > curB) {
+      if (curB > curA) covered += curB - curA;
+      curA = a;
+      curB = b;
+    } else if (b > curB) curB = b;
+  }
+  if (curB > curA) covered += curB - curA;
+  return Math.max(0, Math.round(((end - r.t0) - covered)) / 1000);
+}
+
+export function buildSummary(r: TrackerResult, traceId: string, opts: {
+  predicted?: (name: string) => number | null;
+  phaseAttributes?: (name: string) => Attributes;
+  predictedTotal?: number | null;
+} = {}): Summary {
+  const phases = toRecords(r, opts.predicted).map((p) => ({
+    ...p,
+    attributes: { ...p.attributes, ...(opts.phaseAttributes?.(p.name) ?? {}) },
+  }));
+  const outcome = r.outcome === "running" ? "incomplete" : r.outcome;
+  return redactDeep({
+    schema: "startup-tracer.summary/v1",
+    engine: "vllm",
+    engine_version: r.engineVersion,
+    outcome,
+    ready_s: r.readyT !== null ? Math.round((r.readyT - r.t0)) / 1000 : null,
+    trace_id: traceId,
+    model: r.model,
+    total_s: Math.round(r.endT - r.t0) / 1000,
+    unexplained_s: unexplainedSeconds(r),
+    predicted_total_s: opts.predictedTotal ?? null,
+    ...(r.error ? { error: r.error } : {}),
+    phases,
+  } as Summary);
+}
+
+export function writeSummary(path: string, s: Summary): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(s, null, 2)}\n`);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,65 @@
+import { expect, test } from "bun:test";
+import { LivePredictor } from "../../src/predict/live.ts";
+import { predict } from "../../src/predict/model.ts";
+
+const llama7 = {
+  layers: 32, num_attention_heads: 32, num_kv_heads: 32, tokenizer_mb: 1.8, weights_gib: 12.55, active_weights_gib: 12.55,
+  compile_cache: "warm" as const, cuda_graph_sizes: 35,
+};
+
+test("predictions before start, frozen at start; ETA counts down and rescales after a phase ends", () => {
+  const pred = predict(llama7);
+  const lp = new LivePredictor(pred);
+  expect(lp.totalPredicted()).toBeCloseTo(pred.total_s, 2);
+  expect(lp.eta(0, null, 0)).toBeCloseTo(pred.total_s, 1);
+
+  lp.onPhaseStart("bootstrap", 0);
+  lp.onPhaseStart("detect_platform", 0);
+  expect(lp.predictedFor("detect_platform")).toBeCloseTo(pred.phases.detect_platform, 3);
+  const eta0 = lp.eta(0.01, "detect_platform", 0.01)!;
+  expect(eta0).toBeLessThan(pred.total_s);
+  lp.onPhaseEnd("detect_platform", pred.phases.detect_platform);
+  lp.onPhaseStart("imports", 0.02);
+  // this machine is twice as slow at imports: the cpu-class phases still to come get slower
+  const beforeModelInfo = lp.predictedFor("model_info")!;
+  lp.onPhaseEnd("imports", pred.phases.imports * 2 + 10);
+  const after = lp.predictedFor("model_info")!;
+  expect(after).toBeGreaterThan(beforeModelInfo);
+  // the io class (weights) is not rescaled by cpu speed
+  expect(lp.predictedFor("load_weights")).toBeCloseTo(pred.phases.load_weights, 2);
+  expect(lp.factor("cpu")).toBeGreaterThan(1);
+  expect(lp.factor("io")).toBe(1);
+  // a phase's prediction is frozen once it started
+  lp.onPhaseStart("model_info", 12);
+  const frozen = lp.predictedFor("model_info");
+  lp.onPhaseEnd("worker_init", 100); // not started: still moves the factor
+  expect(lp.predictedFor("model_info")).toBe(frozen);
+  // ETA decreases as the phase in flight runs
+  const e1 = lp.eta(13, "model_info", 1)!, e2 = lp.eta(15, "model_info", 3)!;
+  expect(e2).toBeLessThan(e1);
+});
+
+test("ETA: skipped phases do not count; finishing the last phase gives ~0; no prediction -> null", () => {
+  const pred = predict(llama7);
+  const lp = new LivePredictor(pred);
+  lp.onPhaseStart("kv_cache_profiling", 40);
+  const eta = lp.eta(40, "kv_cache_profiling", 0)!;
+  expect(eta).toBeCloseTo(pred.phases.kv_cache_profiling + pred.phases.cuda_graph_capture + pred.phases.server_start, 1);
+  lp.onPhaseEnd("kv_cache_profiling", 2);
+  lp.onPhaseStart("cuda_graph_capture", 42);
+  lp.onPhaseEnd("cuda_graph_capture", 1);
+  lp.onPhaseStart("server_start", 43);
+  lp.onPhaseEnd("server_start", 1);
+  expect(lp.eta(44, null, 0)).toBe(0);
+  expect(new LivePredictor(null).eta(1, null, 0)).toBeNull();
+  expect(new LivePredictor(null).predictedFor("load_weights")).toBeNull();
+});
+
+test("io-class rescaling: slow weight loading does not slow down the CPU phases", () => {
+  const pred = predict(llama7);
+  const lp = new LivePredictor(pred);
+  lp.onPhaseStart("load_weights", 10);
+  lp.onPhaseEnd("load_weights", pred.phases.load_weights * 3);
+  expect(lp.factor("io")).toBeGreaterThan(2);
+  expect(lp.predictedFor("kv_cache_profiling")).toBeCloseTo(pred.phases.kv_cache_profiling, 3);
+});
