@@ -132,8 +132,8 @@ const HANDLERS: Record<string, Handler> = {
   demo: demoCmd,
   flush: flushCmd,
   follow: followCmd,
-  predict: async (argv) => (await import("./commands/predict.ts")).run(argv),
-  fit: async (argv) => (await import("./commands/fit.ts")).run(argv),
+  predict: async (argv) => (versionOnly(argv) ?? (await import("./commands/predict.ts")).run(argv)),
+  fit: async (argv) => (versionOnly(argv) ?? (await import("./commands/fit.ts")).run(argv)),
   help: async () => {
     process.stdout.write(`startup-tracer ${VERSION}: traces vLLM start-up phases as OpenTelemetry spans.
 
@@ -151,6 +151,12 @@ Every command has --help.
     return 0;
   },
 };
+
+function versionOnly(argv: string[]): number | null {
+  if (!argv.includes("--version")) return null;
+  process.stdout.write(`startup-tracer ${VERSION}\n`);
+  return 0;
+}
 
 export async function runSubcommand(name: string, argv: string[]): Promise<number> {
   return HANDLERS[name](argv);

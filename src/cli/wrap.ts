@@ -9,7 +9,7 @@ import { StartupSession, type Finalized } from "../session/startup-session.ts";
 import { readExportConfig } from "../trace/otel-config.ts";
 import { learnSecrets } from "../redact/redact.ts";
 import { defaultStateDir } from "../state/state-dir.ts";
-import { say, warn } from "../report/messages.ts";
+import { childStderrChunk, say, warn } from "../report/messages.ts";
 import { StatusLine } from "../report/status-line.ts";
 import { reportEnd } from "./report-end.ts";
 import { loadLivePlugins } from "../session/live-plugins.ts";
@@ -43,7 +43,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   const errSink = new OutputSink(process.stderr);
   const pumps = [
     pump(proc.stdout, outSink, (c) => { status?.clear(); feed(1, c); }),
-    pump(proc.stderr, errSink, (c) => { status?.clear(); feed(2, c); }),
+    pump(proc.stderr, errSink, (c) => { status?.clear(); childStderrChunk(c); feed(2, c); }),
   ];
 
   // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.

@@ -464,9 +464,10 @@ export class PhaseTracker {
   // ---- final result -------------------------------------------------------
 
   /** `estimated`: the start is a fallback (t0, or the start of a previous sub-step whose end the log lacks). */
-  private segmentTimes(seg: (typeof BOOTSTRAP_SEGMENTS)[number]): { start?: number; end?: number; estimated?: boolean } {
+  private segmentTimes(seg: (typeof BOOTSTRAP_SEGMENTS)[number]): { start?: number; end?: number; estimated?: boolean; fromPrev?: boolean } {
     let start: number | undefined;
     let estimated = false;
+    let fromPrev = false;
     for (const b of seg.start) {
       let v: number | undefined;
       if (b === "@t0") { v = this.t0; estimated = true; }
@@ -475,7 +476,7 @@ export class PhaseTracker {
         v = p.end ?? p.start;
         estimated = p.end === undefined || !!p.estimatedEnd;
       } else v = this.boundaries.get(b);
-      if (v !== undefined) { start = v; break; }
+      if (v !== undefined) { start = v; fromPrev = b === "@prev" || b === "@t0"; break; }
       estimated = false;
     }
     if (start === undefined) return {};
@@ -484,7 +485,7 @@ export class PhaseTracker {
       const v = b === "@load" ? this.firstBegin("model_loading") : this.boundaries.get(b);
       if (v !== undefined && v >= start && (end === undefined || v < end)) end = v;
     }
-    return { start, end, estimated };
+    return { start, end, estimated, fromPrev };
   }
 
   /** The previous sub-step (its start stands in for its end when the log does not show that). */
@@ -592,14 +593,15 @@ export class PhaseTracker {
       let inFlight: string | null = null;
       let inFlightStart = this.t0;
       for (const seg of BOOTSTRAP_SEGMENTS) {
-        const { start, end, estimated } = this.segmentTimes(seg);
+        const { start, end, fromPrev } = this.segmentTimes(seg);
         if (start === undefined || start > bootEndAt) continue;
         inFlight = null;
         if (end === undefined || end > bootEndAt) {
           if (load === undefined) { inFlight = seg.phase; inFlightStart = start; }
           continue;
         }
-        if (estimated && end === start) continue; // e.g. import: nothing before the platform line
+        // Empty and delimited only by its neighbours (e.g. import: nothing before the platform line).
+        if (fromPrev && end === start) continue;
         push({ name: seg.phase, parent: "bootstrap", startMs: start, endMs: end, durationS: round6((end - start) / 1000),
           status: "ok", rankDurationsS: [], ranks: 1, attrs: {} });
       }

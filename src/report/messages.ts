@@ -1,16 +1,53 @@
 // The tracer's own messages on stderr: one line each, prefixed, redacted, and
-// never able to throw (stderr may be closed).
+// never able to throw (stderr may be closed). In wrap mode the child's stderr
+// flows through the same stream, so a message waits until the child's output
+// is at a line boundary (at most a second) rather than splitting its line.
 import { redactText } from "../redact/redact.ts";
 
 let quiet = false;
+let midLine = false;
+let queued: string[] = [];
+let timer: ReturnType<typeof setTimeout> | null = null;
+
 export function setQuietWarnings(q: boolean): void {
   quiet = q;
 }
 
-export function say(line: string): void {
+/** Wrap mode tells whether the child's last stderr chunk ended mid-line. */
+export function childStderrChunk(chunk: Uint8Array): void {
+  if (chunk.length === 0) return;
+  midLine = chunk[chunk.length - 1] !== 10;
+  if (!midLine) flush();
+}
+
+function flush(): void {
+  if (timer) {
+    clearTimeout(timer);
+    timer = null;
+  }
+  const lines = queued;
+  queued = [];
+  for (const l of lines) write(l);
+}
+
+function write(l: string): void {
   try {
-    process.stderr.write(`startup-tracer: ${redactText(line)}\n`);
+    process.stderr.write(l);
   } catch { /* stderr gone: nothing to do */ }
+}
+
+export function say(line: string): void {
+  const l = `startup-tracer: ${redactText(line)}\n`;
+  if (!midLine) return write(l);
+  queued.push(l);
+  if (!timer) {
+    timer = setTimeout(() => {
+      if (midLine) write("\n");
+      midLine = false;
+      flush();
+    }, 1000);
+    timer.unref?.();
+  }
 }
 
 export function warn(line: string): void {

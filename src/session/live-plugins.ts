@@ -67,7 +67,9 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       model: values.model as string | undefined, args: ctx.argv, env: ctx.env,
       compileCache: (values["compile-cache"] as "warm" | "cold" | "auto" | undefined) ?? "auto",
     });
-    for (const w of features.warnings ?? []) warn(`prediction: ${w}`);
+    // Feature warnings (unknown version, unreadable model dir) describe the
+    // prediction's basis: they go on the root span, not into the user's terminal.
+    const featureWarnings = (features.warnings ?? []).slice(0, 10);
     const prediction = predict(features, loadActiveCoefficients(ctx.stateDir));
     const lp = new LivePredictor(prediction);
     const t0 = session.opts.t0;
@@ -82,6 +84,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
       predicted: (name) => lp.predictedFor(name),
       predictedTotal: () => lp.totalPredicted(),
+      rootAttributes: () => (featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
       eta: (now, current, currentStart) => {
         const v = lp.eta((now - t0) / 1000, current, currentStart !== null ? (now - currentStart) / 1000 : 0);
         return v === null ? null : Math.round(v * 10) / 10;

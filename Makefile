@@ -1,0 +1,49 @@
+# Two commands for a fresh clone: `make demo` and `make test` (README).
+# Bun comes from the npm registry as a pinned dev dependency.
+BUN := node_modules/.bin/bun
+TSC := node_modules/.bin/tsc
+
+.PHONY: all install build demo test e2e unit typecheck fit dashboards bench clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: dist/startup-tracer
+
+dist/startup-tracer: node_modules/.installed $(shell find src -type f) package.json
+	$(BUN) build --compile --minify --sourcemap src/cli/main.ts --outfile dist/startup-tracer
+
+demo: build
+	./dist/startup-tracer demo
+
+typecheck: install
+	$(TSC) --noEmit -p .
+
+# Everything: unit, integration and the end-to-end suite against a real backend.
+test: build typecheck
+	./scripts/ensure-system-deps.sh
+	STARTUP_TRACER_BIN=$(CURDIR)/dist/startup-tracer $(BUN) test
+
+unit: install
+	$(BUN) test --path-ignore-patterns 'test/e2e/**'
+
+e2e: build
+	./scripts/ensure-system-deps.sh
+	STARTUP_TRACER_BIN=$(CURDIR)/dist/startup-tracer $(BUN) test test/e2e
+
+fit: install
+	$(BUN) scripts/fit-reference.ts
+
+dashboards: install
+	$(BUN) dashboards/src/generate.ts
+
+bench: build
+	$(BUN) bench/run-all.ts
+
+clean:
+	rm -rf dist
