@@ -24,17 +24,25 @@ export async function runImport(file: string, values: OptionValues): Promise<num
   for (const w of exportConfig.warnings) warn(w);
   const stateDir = (values["state-dir"] as string | undefined) ?? defaultStateDir();
   const session = new StartupSession({ ids: newTraceIds(process.env), mode: "import", t0: result.t0, exportConfig, stateDir });
-  if (!values["no-history"]) {
-    session.addPlugin({
-      name: "history",
-      finished: async (summary) => {
-        const { History } = await import("../predict/history.ts");
-        const h = new History(stateDir);
-        h.recordStartup(summary, null);
-        h.close();
-      },
-    });
-  }
+  // Predictions from what the log reveals, so imported start-ups compare with
+  // the model and calibrate the local history like live ones.
+  const [{ featuresFromLog }, { predict }, { loadActiveCoefficients }] = await Promise.all([
+    import("../predict/log-features.ts"), import("../predict/model.ts"), import("../predict/fit.ts")]);
+  const features = featuresFromLog(result);
+  const prediction = predict(features, loadActiveCoefficients(stateDir));
+  const present = new Set(result.phases.map((p) => p.name));
+  session.addPlugin({
+    name: "prediction",
+    predicted: (name) => (present.has(name) ? prediction.phases[name] ?? null : null),
+    predictedTotal: () => prediction.total_s,
+    finished: async (summary) => {
+      if (values["no-history"]) return;
+      const { History } = await import("../predict/history.ts");
+      const h = new History(stateDir);
+      h.recordStartup(summary, features as never);
+      h.close();
+    },
+  });
   const f = await session.finalize("eof", undefined, result);
   const d = await reportEnd(f, values, exportConfig);
   return d.how === "lost" ? 1 : 0;
