@@ -25,10 +25,15 @@ for (const r of RULES) {
   else BY_NEEDLE.set(r.needle, [r]);
 }
 const NEEDLES = [...BY_NEEDLE.entries()];
+// Gate: one alternation of all needles (plain literals, so matching is linear).
+// Most lines contain none and leave here after a single regex scan; the rest go
+// through the per-needle loop, which also finds needles that overlap.
+const GATE = new RegExp(NEEDLES.map(([n]) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"));
 
 export function recognize(line: LogLine, out: Recognized[]): Recognized[] {
   out.length = 0;
   const msg = line.message;
+  if (!GATE.test(msg)) return out;
   for (let i = 0; i < NEEDLES.length; i++) {
     const [needle, rules] = NEEDLES[i];
     if (msg.indexOf(needle) < 0) continue;

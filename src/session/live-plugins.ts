@@ -84,7 +84,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
       predicted: (name) => lp.predictedFor(name),
       predictedTotal: () => lp.totalPredicted(),
-      rootAttributes: () => (featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
+      rootAttributes: (): Attributes => (featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
       eta: (now, current, currentStart) => {
         const v = lp.eta((now - t0) / 1000, current, currentStart !== null ? (now - currentStart) / 1000 : 0);
         return v === null ? null : Math.round(v * 10) / 10;

@@ -39,7 +39,7 @@ export function startReceiver(opts: { port?: number; answer?: number } = {}): Re
     port: opts.port ?? 0,
     async fetch(req) {
       const ct = req.headers.get("content-type") ?? "";
-      r.requests.push({ contentType: ct, headers: Object.fromEntries(req.headers.entries()) });
+      r.requests.push({ contentType: ct, headers: Object.fromEntries(req.headers as unknown as Iterable<[string, string]>) });
       const body = new Uint8Array(await req.arrayBuffer());
       if (r.answer !== 200) return new Response("unavailable", { status: r.answer });
       if (ct.includes("json")) r.spans.push(...fromJson(JSON.parse(new TextDecoder().decode(body))));
