@@ -63,12 +63,7 @@ export async function runFollow(file: string, values: OptionValues): Promise<num
     onEvent: (e) => { if (e !== "opened") say(`follow: ${file} ${e}`); },
   });
   session.onEnd((f) => { reportEnd(f, values, exportConfig).catch(() => undefined); });
-  const watch = setInterval(() => {
-    if (session.done) {
-      clearInterval(watch);
-      session.finalize("ready").catch((e) => warn(`could not finish the trace: ${(e as Error).message}`));
-    }
-  }, 50);
+  const watch = setInterval(() => session.pollEnd(), 50);
   await new Promise<void>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => resolve());
   });

@@ -94,12 +94,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     });
   });
   // The start-up ends at readiness or failure, long before a server exits.
-  const watch = setInterval(() => {
-    if (session!.done) {
-      clearInterval(watch);
-      session!.finalize("ready").catch((e) => warn(`could not finish the trace: ${(e as Error).message}`));
-    }
-  }, 50);
+  const watch = setInterval(() => session!.pollEnd(), 50);
 
   await proc.exited;
   // Grandchildren may still hold the pipes open; do not wait for them for long.

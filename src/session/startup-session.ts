@@ -115,8 +115,10 @@ export class StartupSession {
   /** A line splitter for one of the child's streams, feeding the tracker. */
   newStream(): LineSplitter {
     let t = this.opts.t0;
+    // Lines keep flowing to the tracker until the start-up is finalized: after a
+    // failure marker the traceback that explains it is still on its way.
     const s = new LineSplitter((line) => {
-      if (!this.tracker.done) this.tracker.feedRaw(line, t);
+      if (!this.finalized) this.tracker.feedRaw(line, t);
     });
     const push = s.push.bind(s);
     s.push = (chunk: Uint8Array) => {
@@ -129,6 +131,23 @@ export class StartupSession {
 
   get done(): boolean {
     return this.tracker.done;
+  }
+
+  private failSeenAt: number | null = null;
+
+  /**
+   * Finalizes once the start-up has ended: at once on readiness; after a
+   * failure, once its traceback had time to arrive (it follows the marker).
+   * Live modes call this periodically.
+   */
+  pollEnd(graceMs = 1500): void {
+    if (this.finalized || !this.tracker.done) return;
+    if (this.tracker.failed) {
+      const now = Date.now();
+      this.failSeenAt ??= now;
+      if (now - this.failSeenAt < graceMs) return;
+    }
+    this.finalize("ready").catch((e) => warn(`could not finish the trace: ${(e as Error).message}`));
   }
 
   onEnd(fn: (f: Finalized) => void): void {
