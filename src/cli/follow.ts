@@ -37,7 +37,7 @@ export async function runFollow(file: string, values: OptionValues): Promise<num
   for (const w of exportConfig.warnings) warn(w);
   const stateDir = (values["state-dir"] as string | undefined) ?? defaultStateDir();
   const ids = newTraceIds(process.env);
-  const session = new StartupSession({ ids, mode: "follow", t0: nowMs(), exportConfig, stateDir, serverMode: true });
+  const session = new StartupSession({ ids, mode: "follow", t0: nowMs(), exportConfig, stateDir });
   const split = session.newStream();
   // Follow mode serves the API by default (loopback), for probes.
   const live = await loadLivePlugins(session, { listen: "127.0.0.1:9464", ...values }, {
