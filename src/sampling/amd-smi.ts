@@ -103,9 +103,9 @@ export class AmdSmiMonitor implements GpuMonitor {
 
   start(): void {
     const every = Math.max(1000, this.intervalMs);
-    this.timer = setInterval(() => void this.poll(), every);
+    this.timer = setInterval(() => void this.query(), every);
     (this.timer as { unref?: () => void }).unref?.();
-    void this.poll();
+    void this.query();
   }
 
   private args(): string[] {
@@ -114,7 +114,7 @@ export class AmdSmiMonitor implements GpuMonitor {
       : ["metric", "--usage", "--power", "--mem-usage", "--clock", "--json"];
   }
 
-  private async poll(): Promise<void> {
+  private async query(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {

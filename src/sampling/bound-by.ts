@@ -5,7 +5,9 @@
 //                       tree is reading (>= 1 MiB/s) or its I/O is unknown
 //   3. CPU-parallel     process tree used >= 1.5 cores on average
 //                       (no tree data: saturated_cores.mean >= 1.5)
-//   4. CPU-single-core  tree used >= 0.6 cores and the busiest core was >= 75 % busy
+//   4. CPU-single-core  tree used >= 0.6 cores and the busiest core was >= 75 % busy, or
+//                       tree used >= 0.3 cores while CPU pressure "some" >= 0.2 (runnable but
+//                       starved by other work on a contended host: still CPU-bound)
 //                       (no tree data: busiest core mean >= 0.8)
 //   5. IO               tree read throughput (rchar or storage) >= 32 MiB/s; without tree I/O
 //                       data: system disk reads >= 32 MiB/s or io pressure "some" >= 0.1
@@ -28,6 +30,8 @@ export const BOUND_BY_THRESHOLDS = {
   parallelCores: 1.5,
   singleCoreShare: 0.6,
   busiestCore: 0.75,
+  starvedShare: 0.3,
+  cpuPressure: 0.2,
   busiestCoreHostOnly: 0.8,
   saturatedCoresHostOnly: 1.5,
   readThroughput: 32 * 1024 * 1024,
@@ -56,7 +60,13 @@ export function boundBy(attrs: Attributes): BoundBy {
   if (gpu !== null && gpu >= T.gpuUtil) return "GPU";
   if (ioSome >= T.ioPressureHigh && (!treeIo || readTp >= T.readingAtAll)) return "IO";
   if (share !== null ? share >= T.parallelCores : saturated >= T.saturatedCoresHostOnly) return "CPU-parallel";
-  if (share !== null ? share >= T.singleCoreShare && busiest >= T.busiestCore : busiest >= T.busiestCoreHostOnly) {
+  const cpuSome = num(attrs, A.psiCpuSome) ?? 0;
+  const single =
+    share !== null
+      ? (share >= T.singleCoreShare && busiest >= T.busiestCore) ||
+        (share >= T.starvedShare && cpuSome >= T.cpuPressure)
+      : busiest >= T.busiestCoreHostOnly;
+  if (single) {
     return "CPU-single-core";
   }
   if (readTp >= T.readThroughput || (!treeIo && ioSome >= T.ioPressureLow)) return "IO";

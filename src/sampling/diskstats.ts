@@ -9,7 +9,7 @@
 // s3fs) never appear here: reads of weights from them show up in the process
 // tree's rchar but not in system.disk.io.
 
-import { listDir, readProcText } from "./read-proc.ts";
+import { listDir, ProcFile, Scan, sharedBuffer, textBuffer } from "./read-proc.ts";
 
 export interface DiskTotals {
   readBytes: number;
@@ -26,21 +26,39 @@ export function physicalDisks(sysBlock = "/sys/block"): Set<string> | null {
   return new Set(names.filter((n) => !VIRTUAL.test(n)));
 }
 
-export function parseDiskstats(text: string, disks: Set<string> | null): DiskTotals {
+const scan = new Scan(new Uint8Array(0), 0);
+
+export function parseDiskstatsBuf(buf: Uint8Array, len: number, disks: Set<string> | null): DiskTotals {
+  const s = scan.reset(buf, len);
   let readBytes = 0;
   let writeBytes = 0;
-  for (const line of text.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const name = f[2];
-    if (disks ? !disks.has(name) : VIRTUAL.test(name) || PARTITION.test(name)) continue;
-    readBytes += (+f[5] || 0) * 512;
-    writeBytes += (+f[9] || 0) * 512;
-  }
+  do {
+    s.int(); // major
+    s.int(); // minor
+    const name = s.word();
+    if (name === "" || (disks ? !disks.has(name) : VIRTUAL.test(name) || PARTITION.test(name))) continue;
+    s.int(); // reads completed
+    s.int(); // reads merged
+    const sectorsRead = s.int();
+    s.int(); // ms reading
+    s.int(); // writes completed
+    s.int(); // writes merged
+    const sectorsWritten = s.int();
+    readBytes += (sectorsRead || 0) * 512;
+    writeBytes += (sectorsWritten || 0) * 512;
+  } while (s.nextLine());
   return { readBytes, writeBytes };
 }
 
+export function parseDiskstats(text: string, disks: Set<string> | null): DiskTotals {
+  const b = textBuffer(text);
+  return parseDiskstatsBuf(b, b.length, disks);
+}
+
+const files = new Map<string, ProcFile>();
 export function readDiskstats(disks: Set<string> | null, path = "/proc/diskstats"): DiskTotals | null {
-  const text = readProcText(path);
-  return text === null ? null : parseDiskstats(text, disks);
+  let f = files.get(path);
+  if (!f) files.set(path, (f = new ProcFile(path)));
+  const n = f.read();
+  return n <= 0 ? null : parseDiskstatsBuf(sharedBuffer(), n, disks);
 }

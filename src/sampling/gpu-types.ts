@@ -15,6 +15,8 @@ export interface GpuMonitor {
   /** Why GPU metrics are missing (or stopped), null while they flow. */
   reason(): string | null;
   readings(): number;
+  /** Called from every sampling tick (drain buffered output), where the monitor needs it. */
+  poll?(): void;
   stop(): Promise<void>;
 }
 

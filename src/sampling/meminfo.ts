@@ -4,7 +4,7 @@
 // counts tmpfs and shared memory (/dev/shm, which vLLM uses for its IPC
 // buffers), which would look like cache growth without any file being read.
 
-import { readProcText } from "./read-proc.ts";
+import { ProcFile, Scan, sharedBuffer, textBuffer } from "./read-proc.ts";
 
 export interface MemInfo {
   totalBytes: number;
@@ -12,24 +12,30 @@ export interface MemInfo {
   pageCacheBytes: number;
 }
 
-export function parseMeminfo(text: string): MemInfo {
-  let total = 0, avail = 0, cached = 0, shmem = 0;
-  for (const line of text.split("\n")) {
-    const c = line.indexOf(":");
-    if (c < 0) continue;
-    const key = line.slice(0, c);
-    if (key !== "MemTotal" && key !== "MemAvailable" && key !== "Cached" && key !== "Shmem") continue;
-    const kb = parseFloat(line.slice(c + 1));
-    const v = Number.isFinite(kb) ? kb * 1024 : 0;
-    if (key === "MemTotal") total = v;
-    else if (key === "MemAvailable") avail = v;
-    else if (key === "Cached") cached = v;
-    else shmem = v;
-  }
-  return { totalBytes: total, availableBytes: avail, pageCacheBytes: Math.max(0, cached - shmem) };
+const scan = new Scan(new Uint8Array(0), 0);
+
+export function parseMeminfoBuf(buf: Uint8Array, len: number): MemInfo {
+  const s = scan.reset(buf, len);
+  let total = 0, avail = 0, cached = 0, shmem = 0, found = 0;
+  do {
+    if (s.at("MemTotal:")) (total = s.int() * 1024), found++;
+    else if (s.at("MemAvailable:")) (avail = s.int() * 1024), found++;
+    else if (s.at("Cached:")) (cached = s.int() * 1024), found++;
+    else if (s.at("Shmem:")) (shmem = s.int() * 1024), found++;
+    if (found === 4) break;
+  } while (s.nextLine());
+  return { totalBytes: total || 0, availableBytes: avail || 0, pageCacheBytes: Math.max(0, (cached || 0) - (shmem || 0)) };
 }
 
+export function parseMeminfo(text: string): MemInfo {
+  const b = textBuffer(text);
+  return parseMeminfoBuf(b, b.length);
+}
+
+const files = new Map<string, ProcFile>();
 export function readMeminfo(path = "/proc/meminfo"): MemInfo | null {
-  const text = readProcText(path);
-  return text === null ? null : parseMeminfo(text);
+  let f = files.get(path);
+  if (!f) files.set(path, (f = new ProcFile(path)));
+  const n = f.read();
+  return n <= 0 ? null : parseMeminfoBuf(sharedBuffer(), n);
 }

@@ -7,7 +7,17 @@
 // disturbed. The child is stopped by PID (stop(), or synchronously at process
 // exit); should the tracer die without that, nvidia-smi dies of SIGPIPE on its
 // next write.
+//
+// Cost: an event-driven pipe reader costs Bun ~0.5 % of a core at 20 chunks/s
+// (one event-loop wake-up per chunk, measured), so nvidia-smi writes into a
+// FIFO whose read end we open non-blocking and drain from the sampling tick
+// (poll()): no extra wake-ups. A reading is stamped with the time of the tick
+// that read it (at most one interval late). Where a FIFO cannot be made, the
+// pipe reader is used.
 
+import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { numOrNaN, type GpuMonitor, type GpuReading } from "./gpu-types.ts";
 
 export const NVIDIA_QUERY_FIELDS = [
@@ -78,6 +88,9 @@ export class NvidiaSmiMonitor implements GpuMonitor {
   private stderrHead = "";
   private stopping = false;
   private exitHook: (() => void) | null = null;
+  private fifoFd = -1;
+  private pending = "";
+  private readonly chunk = Buffer.allocUnsafe(65536);
 
   constructor(private readonly opts: NvidiaSmiOptions) {}
 
@@ -89,18 +102,27 @@ export class NvidiaSmiMonitor implements GpuMonitor {
       this.why = cmd.includes("/") ? `${cmd} not found or not executable` : `${cmd} not found on PATH`;
       return false;
     }
+    const fifo = this.makeFifo();
     try {
       this.proc = Bun.spawn([exe, ...nvidiaSmiArgs(this.opts.intervalMs)], {
         stdin: "ignore",
         env: { ...process.env },
-        stdout: "pipe",
+        stdout: fifo ? fifo.writeFd : "pipe",
         stderr: "pipe",
       });
     } catch (e) {
+      if (fifo) this.closeFifo();
       this.why = `could not start ${exe}: ${(e as Error)?.message ?? e}`;
       return false;
     }
     const proc = this.proc;
+    if (fifo) {
+      try {
+        closeSync(fifo.writeFd); // the child holds the write end now: EOF when it exits
+      } catch {
+        /* ignore */
+      }
+    }
     proc.unref();
     const pid = proc.pid;
     this.exitHook = () => {
@@ -111,11 +133,12 @@ export class NvidiaSmiMonitor implements GpuMonitor {
       }
     };
     process.once("exit", this.exitHook);
-    void this.readStdout(proc.stdout as ReadableStream<Uint8Array>);
+    if (!fifo) void this.readStdout(proc.stdout as ReadableStream<Uint8Array>);
     void this.readStderr(proc.stderr as ReadableStream<Uint8Array>);
     void proc.exited.then(
       (code) => {
         if (this.stopping) return;
+        this.poll(); // whatever it wrote before exiting
         const detail = (this.stderrHead || this.firstBad).trim().split("\n")[0]?.slice(0, 200) ?? "";
         this.why =
           this.n > 0
@@ -126,6 +149,60 @@ export class NvidiaSmiMonitor implements GpuMonitor {
       () => {},
     );
     return true;
+  }
+
+  /** FIFO: open read end non-blocking first (so opening the write end does not block), unlink at once. */
+  private makeFifo(): { writeFd: number } | null {
+    const path = join(tmpdir(), `startup-tracer-nvsmi-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    try {
+      const r = Bun.spawnSync(["mkfifo", "-m", "600", path], { stdout: "ignore", stderr: "ignore" });
+      if (r.exitCode !== 0) return null;
+      this.fifoFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writeFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      unlinkSync(path);
+      return { writeFd };
+    } catch {
+      this.closeFifo();
+      try {
+        unlinkSync(path);
+      } catch {
+        /* not there */
+      }
+      return null;
+    }
+  }
+
+  private closeFifo(): void {
+    if (this.fifoFd >= 0) {
+      try {
+        closeSync(this.fifoFd);
+      } catch {
+        /* ignore */
+      }
+    }
+    this.fifoFd = -1;
+  }
+
+  /** Drains what nvidia-smi wrote since the last call (FIFO mode); cheap when there is nothing. */
+  poll(): void {
+    if (this.fifoFd < 0) return;
+    for (let i = 0; i < 64; i++) {
+      let n = 0;
+      try {
+        n = readSync(this.fifoFd, this.chunk, 0, this.chunk.length, null);
+      } catch {
+        return; // EAGAIN: nothing more right now
+      }
+      if (n <= 0) return; // EOF: the child exited (proc.exited reports it)
+      this.pending += this.chunk.toString("latin1", 0, n);
+      let nl: number;
+      while ((nl = this.pending.indexOf("\n")) >= 0) {
+        const line = this.pending.slice(0, nl).replace(/\r$/, "");
+        this.pending = this.pending.slice(nl + 1);
+        this.handleLine(line);
+      }
+      if (this.pending.length > 65536) this.pending = "";
+    }
   }
 
   pid(): number | null {
@@ -208,6 +285,7 @@ export class NvidiaSmiMonitor implements GpuMonitor {
     if (!proc || this.stopping) return;
     this.stopping = true;
     this.removeExitHook();
+    this.closeFifo();
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     try {
       proc.kill("SIGTERM");

@@ -4,7 +4,7 @@
 // "full ..." line. We keep the cumulative `total` (microseconds of stall) and
 // turn it into a share of wall time over each interval.
 
-import { readProcText } from "./read-proc.ts";
+import { ProcFile, Scan, sharedBuffer, textBuffer } from "./read-proc.ts";
 
 export interface PressureTotals {
   cpuSome: number;
@@ -14,25 +14,43 @@ export interface PressureTotals {
   memFull: number;
 }
 
-export function parsePressure(text: string): { some: number; full: number } {
+const scan = new Scan(new Uint8Array(0), 0);
+
+export function parsePressureBuf(buf: Uint8Array, len: number): { some: number; full: number } {
+  const s = scan.reset(buf, len);
   let some = NaN, full = NaN;
-  for (const line of text.split("\n")) {
-    const m = /total=(\d+)/.exec(line);
-    if (!m) continue;
-    if (line.startsWith("some")) some = Number(m[1]);
-    else if (line.startsWith("full")) full = Number(m[1]);
-  }
+  do {
+    const isSome = s.at("some"), isFull = s.at("full");
+    if (!isSome && !isFull) continue;
+    while (s.pos < len && buf[s.pos] !== 10 && !s.at("total=")) s.pos++;
+    if (!s.at("total=")) continue;
+    const v = s.int();
+    if (isSome) some = v;
+    else full = v;
+  } while (s.nextLine());
   return { some, full };
+}
+
+export function parsePressure(text: string): { some: number; full: number } {
+  const b = textBuffer(text);
+  return parsePressureBuf(b, b.length);
+}
+
+const files = new Map<string, ProcFile>();
+function readOne(path: string): { some: number; full: number } | null {
+  let f = files.get(path);
+  if (!f) files.set(path, (f = new ProcFile(path)));
+  const n = f.read();
+  return n <= 0 ? null : parsePressureBuf(sharedBuffer(), n);
 }
 
 /** NaN for whatever the kernel does not provide. Returns null when /proc/pressure is absent. */
 export function readPressure(dir = "/proc/pressure"): PressureTotals | null {
-  const cpu = readProcText(`${dir}/cpu`);
-  const io = readProcText(`${dir}/io`);
-  const mem = readProcText(`${dir}/memory`);
-  if (cpu === null && io === null && mem === null) return null;
-  const c = cpu ? parsePressure(cpu) : { some: NaN, full: NaN };
-  const i = io ? parsePressure(io) : { some: NaN, full: NaN };
-  const m = mem ? parsePressure(mem) : { some: NaN, full: NaN };
-  return { cpuSome: c.some, ioSome: i.some, ioFull: i.full, memSome: m.some, memFull: m.full };
+  const c = readOne(`${dir}/cpu`);
+  const i = readOne(`${dir}/io`);
+  const m = readOne(`${dir}/memory`);
+  if (!c && !i && !m) return null;
+  const nan = { some: NaN, full: NaN };
+  const cc = c ?? nan, ii = i ?? nan, mm = m ?? nan;
+  return { cpuSome: cc.some, ioSome: ii.some, ioFull: ii.full, memSome: mm.some, memFull: mm.full };
 }

@@ -10,7 +10,7 @@
 // /proc/<pid>/io (wait_task_zombie adds them to signal->ioac), exactly as it
 // does for CPU time in cutime/cstime; process-tree.ts relies on that.
 
-import { readProc } from "./read-proc.ts";
+import { readProc, Scan } from "./read-proc.ts";
 
 export interface ProcIo {
   rchar: number;
@@ -41,4 +41,20 @@ export function readProcIo(pid: number, root = "/proc"): ProcIoResult {
   const r = readProc(`${root}/${pid}/io`);
   if (r.text === null) return { io: null, denied: r.code === "EACCES" || r.code === "EPERM" };
   return { io: parseProcIo(r.text), denied: false };
+}
+
+const scan = new Scan(new Uint8Array(0), 0);
+
+/** Parses /proc/<pid>/io bytes (fixed line order: rchar wchar syscr syscw read_bytes write_bytes ...). */
+export function parseProcIoInto(buf: Uint8Array, len: number, out: ProcIo): void {
+  const s = scan.reset(buf, len);
+  out.rchar = s.int() || 0;
+  s.nextLine();
+  out.wchar = s.int() || 0;
+  s.nextLine();
+  s.nextLine(); // syscr
+  s.nextLine(); // syscw
+  out.readBytes = s.int() || 0;
+  s.nextLine();
+  out.writeBytes = s.int() || 0;
 }

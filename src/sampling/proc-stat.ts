@@ -5,7 +5,7 @@
 // + softirq + steal (guest time is already included in user); total = busy +
 // idle + iowait. Utilisation over an interval is d(busy) / d(total), per core.
 
-import { readProcText } from "./read-proc.ts";
+import { ProcFile, Scan, sharedBuffer, textBuffer } from "./read-proc.ts";
 
 export interface CpuTimes {
   /** Busy jiffies per logical CPU, indexed by CPU number. */
@@ -16,51 +16,80 @@ export interface CpuTimes {
   allTotal: number;
 }
 
-/** Parses /proc/stat text. `cores` fixes the array length (CPUs beyond it are ignored). */
-export function parseProcStat(text: string, cores?: number): CpuTimes | null {
-  const lines = text.split("\n");
-  let n = cores ?? 0;
-  if (cores === undefined) {
-    for (const line of lines) {
-      if (line.startsWith("cpu") && line.charCodeAt(3) >= 48 && line.charCodeAt(3) <= 57) {
-        const sp = line.indexOf(" ");
-        const idx = Number(line.slice(3, sp));
-        if (idx + 1 > n) n = idx + 1;
-      }
-    }
-  }
-  const busy = new Float64Array(n);
-  const total = new Float64Array(n);
-  let allBusy = NaN;
-  let allTotal = NaN;
-  for (const line of lines) {
-    if (!line.startsWith("cpu")) {
-      if (line.length > 0 && !Number.isNaN(allBusy)) break; // cpu lines come first
-      continue;
-    }
-    const f = line.split(/\s+/);
-    const user = +f[1] || 0, nice = +f[2] || 0, system = +f[3] || 0, idle = +f[4] || 0;
-    const iowait = +f[5] || 0, irq = +f[6] || 0, softirq = +f[7] || 0, steal = +f[8] || 0;
-    const b = user + nice + system + irq + softirq + steal;
-    const t = b + idle + iowait;
-    if (f[0] === "cpu") {
-      allBusy = b;
-      allTotal = t;
-    } else {
-      const idx = Number(f[0].slice(3));
-      if (idx >= 0 && idx < n) {
-        busy[idx] = b;
-        total[idx] = t;
-      }
-    }
-  }
-  if (Number.isNaN(allBusy)) return null;
-  return { busy, total, allBusy, allTotal };
+const scan = new Scan(new Uint8Array(0), 0);
+
+/** Number of logical CPUs listed (highest cpuN + 1). */
+export function countCpus(buf: Uint8Array, len: number): number {
+  const s = scan.reset(buf, len);
+  let n = 0;
+  do {
+    if (!s.at("cpu")) break;
+    s.pos += 3;
+    if (buf[s.pos] !== 32) n = Math.max(n, s.int() + 1);
+  } while (s.nextLine());
+  return n;
 }
 
-export function readProcStat(cores?: number, path = "/proc/stat"): CpuTimes | null {
-  const text = readProcText(path);
-  return text === null ? null : parseProcStat(text, cores);
+/** Parses /proc/stat bytes into `out` (arrays sized to the number of cores). */
+export function parseProcStatInto(buf: Uint8Array, len: number, out: CpuTimes): boolean {
+  const s = scan.reset(buf, len);
+  const n = out.busy.length;
+  let ok = false;
+  do {
+    if (!s.at("cpu")) break;
+    s.pos += 3;
+    const all = buf[s.pos] === 32;
+    const idx = all ? -1 : s.int();
+    const user = s.int() || 0, nice = s.int() || 0, system = s.int() || 0, idle = s.int() || 0;
+    const iowait = s.int() || 0, irq = s.int() || 0, softirq = s.int() || 0, steal = s.int() || 0;
+    const b = user + nice + system + irq + softirq + steal;
+    const t = b + idle + iowait;
+    if (all) {
+      out.allBusy = b;
+      out.allTotal = t;
+      ok = true;
+    } else if (idx >= 0 && idx < n) {
+      out.busy[idx] = b;
+      out.total[idx] = t;
+    }
+  } while (s.nextLine());
+  return ok;
+}
+
+function empty(n: number): CpuTimes {
+  return { busy: new Float64Array(n), total: new Float64Array(n), allBusy: NaN, allTotal: NaN };
+}
+
+/** Text parser (tests, one-off use). */
+export function parseProcStat(text: string, cores?: number): CpuTimes | null {
+  const buf = textBuffer(text);
+  const out = empty(cores ?? countCpus(buf, buf.length));
+  return parseProcStatInto(buf, buf.length, out) ? out : null;
+}
+
+/** Reads /proc/stat through a kept-open fd into two alternating, preallocated results. */
+export class ProcStatReader {
+  private readonly file: ProcFile;
+  private readonly bufs: [CpuTimes, CpuTimes];
+  private flip = 0;
+  readonly cores: number;
+
+  constructor(path = "/proc/stat") {
+    this.file = new ProcFile(path);
+    const n = this.file.read();
+    this.cores = n > 0 ? Math.max(1, countCpus(sharedBuffer(), n)) : Math.max(1, navigator.hardwareConcurrency || 1);
+    this.bufs = [empty(this.cores), empty(this.cores)];
+  }
+
+  /** The returned object is reused two reads later. */
+  read(): CpuTimes | null {
+    const n = this.file.read();
+    if (n <= 0) return null;
+    const out = this.bufs[this.flip];
+    if (!parseProcStatInto(sharedBuffer(), n, out)) return null;
+    this.flip ^= 1;
+    return out;
+  }
 }
 
 /** Utilisation 0..1 per core between two readings (0 for a core with no elapsed jiffies). */

@@ -1,8 +1,8 @@
 // The child's whole process tree, found and tracked through /proc.
 //
-// Discovery. Every tick the main thread's /proc/<pid>/task/<pid>/children of
+// Discovery. Every slow tick (every other tick at 100 ms) the main thread's /proc/<pid>/task/<pid>/children of
 // every tracked process is read (cheap: one small file per process); every
-// `fullEvery` ticks (default: about once a second) the children files of all
+// `fullEvery` slow ticks (default: about every 2 s at 100 ms) the children files of all
 // threads are read, because a process may fork from any thread. Where the
 // kernel lacks those files (CONFIG_PROC_CHILDREN=n), a scan of /proc/*/stat
 // (ppid field) replaces them at the full-discovery cadence. A tracked process
@@ -26,8 +26,8 @@
 // Counters that existed before attaching (follow mode, setRootPid) are taken
 // as a baseline and not attributed to the start-up.
 
-import { listDir, readProc, readProcText } from "./read-proc.ts";
-import { readProcIo, type ProcIo } from "./proc-io.ts";
+import { listDir, ProcFile, readProc, readProcText, Scan, sharedBuffer } from "./read-proc.ts";
+import { parseProcIoInto, type ProcIo } from "./proc-io.ts";
 
 /** USER_HZ: the unit of /proc/<pid>/stat times. 100 on every mainstream Linux ABI. */
 export const CLK_TCK = 100;
@@ -66,6 +66,30 @@ export function parsePidStat(text: string): ProcStat | null {
     rssPages: Number(f[21]),
   };
 }
+
+const scan = new Scan(new Uint8Array(0), 0);
+
+/** Byte parser for the hot path: fills `out` (comm left as is); false if malformed. */
+export function parsePidStatInto(buf: Uint8Array, len: number, out: ProcStat): boolean {
+  let close = len - 1;
+  while (close > 0 && buf[close] !== 41) close--; // last ')'
+  if (close <= 0) return false;
+  const s = scan.reset(buf, len, close + 2);
+  out.state = String.fromCharCode(buf[s.pos]);
+  s.pos++;
+  const f = STAT_FIELDS;
+  for (let i = 1; i <= 21; i++) f[i] = s.int();
+  out.ppid = f[1];
+  out.utime = f[11];
+  out.stime = f[12];
+  out.cutime = f[13];
+  out.cstime = f[14];
+  out.threads = f[17];
+  out.startTime = f[19];
+  out.rssPages = f[21];
+  return !Number.isNaN(f[21]);
+}
+const STAT_FIELDS = new Float64Array(22);
 
 export function readPidStat(pid: number, root = "/proc"): ProcStat | null {
   const t = readProcText(`${root}/${pid}/stat`);
@@ -128,6 +152,15 @@ interface Member {
   base: Counters;
   ioReadable: boolean;
   ioDenied: boolean;
+  statFile: ProcFile;
+  ioFile: ProcFile;
+  kidsFile: ProcFile;
+}
+
+function closeMember(m: Member): void {
+  m.statFile.close();
+  m.ioFile.close();
+  m.kidsFile.close();
 }
 
 export interface TreeTotals {
@@ -148,7 +181,7 @@ export interface TreeTotals {
 
 export interface ProcessTreeOptions {
   procRoot?: string;
-  /** Read all threads' children files / scan /proc every this many ticks. */
+  /** Read all threads' children files / scan /proc every this many slow ticks. */
   fullEvery?: number;
 }
 
@@ -167,6 +200,11 @@ export class ProcessTree {
   /** pids ever tracked (for diagnostics and tests). */
   readonly seenPids = new Set<number>();
   rootPid = 0;
+  private readIo = true;
+  private readonly io: ProcIo = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 };
+  private readonly st: ProcStat = {
+    pid: 0, comm: "", state: "", ppid: 0, utime: 0, stime: 0, cutime: 0, cstime: 0, threads: 0, startTime: 0, rssPages: 0,
+  };
 
   constructor(opts: ProcessTreeOptions = {}) {
     this.procRoot = opts.procRoot ?? "/proc";
@@ -188,6 +226,7 @@ export class ProcessTree {
         writeBytes: this.last.writeBytes,
       };
     }
+    for (const m of this.members.values()) closeMember(m);
     this.members.clear();
     this.rootPid = pid;
     this.baselineNew = true;
@@ -213,6 +252,9 @@ export class ProcessTree {
       base: zero(),
       ioReadable: false,
       ioDenied: false,
+      statFile: new ProcFile(`${this.procRoot}/${pid}/stat`),
+      ioFile: new ProcFile(`${this.procRoot}/${pid}/io`),
+      kidsFile: new ProcFile(`${this.procRoot}/${pid}/task/${pid}/children`),
     };
     this.updateCounters(m, s);
     if (this.baselineNew) m.base = { ...m.cur };
@@ -225,36 +267,46 @@ export class ProcessTree {
     m.ppid = s.ppid;
     m.threads = s.threads;
     m.rssPages = s.rssPages;
-    m.comm = s.comm;
     m.cur.user = Math.max(m.cur.user, s.utime + s.cutime);
     m.cur.sys = Math.max(m.cur.sys, s.stime + s.cstime);
-    const r = readProcIo(m.pid, this.procRoot);
-    if (r.io) {
-      const io: ProcIo = r.io;
+    if (!this.readIo && m.ioReadable) return;
+    const n = m.ioFile.read();
+    if (n > 0) {
+      const io: ProcIo = this.io;
+      parseProcIoInto(sharedBuffer(), n, io);
       m.ioReadable = true;
       m.ioDenied = false;
       m.cur.rchar = Math.max(m.cur.rchar, io.rchar);
       m.cur.wchar = Math.max(m.cur.wchar, io.wchar);
       m.cur.readBytes = Math.max(m.cur.readBytes, io.readBytes);
       m.cur.writeBytes = Math.max(m.cur.writeBytes, io.writeBytes);
-    } else if (r.denied) {
+    } else if (m.ioFile.code === "EACCES" || m.ioFile.code === "EPERM") {
       m.ioDenied = true;
       this.ioDeniedPids.add(m.pid);
     }
   }
 
   /** One sampling pass: refresh members, discover new processes, account exits. */
-  sample(): TreeTotals {
-    const full = this.tick % this.fullEvery === 0;
-    this.tick++;
+  /**
+   * `slow` false: refresh CPU counters only, keeping the last I/O counters (cumulative) and
+   * skipping discovery; the sampler passes true every other tick at 100 ms and at boundaries.
+   */
+  sample(slow = true): TreeTotals {
+    this.readIo = slow;
+    const full = slow && this.tick % this.fullEvery === 0;
+    if (slow) this.tick++;
     const died: Member[] = [];
     for (const m of this.members.values()) {
-      const s = readPidStat(m.pid, this.procRoot);
-      if (!s || s.startTime !== m.startTime) died.push(m);
+      const n = m.statFile.read();
+      const s = this.st;
+      if (n <= 0 || !parsePidStatInto(sharedBuffer(), n, s) || s.startTime !== m.startTime) died.push(m);
       else this.updateCounters(m, s);
     }
-    for (const m of died) this.members.delete(m.pid);
-    if (this.rootPid > 0) this.discover(full);
+    for (const m of died) {
+      this.members.delete(m.pid);
+      closeMember(m);
+    }
+    if (this.rootPid > 0 && (slow || this.baselineNew)) this.discover(full);
     for (const m of died) {
       const parent = this.members.get(m.ppid);
       if (parent) {
@@ -323,7 +375,13 @@ export class ProcessTree {
           for (const k of parsePidList(readProcText(`${this.procRoot}/${m.pid}/task/${tid}/children`))) kids.push(k);
         }
       } else {
-        kids = parsePidList(readProcText(`${this.procRoot}/${m.pid}/task/${m.pid}/children`));
+        kids = KIDS;
+        kids.length = 0;
+        const n = m.kidsFile.read();
+        if (n > 0) {
+          const s = scan.reset(sharedBuffer(), n);
+          for (let k = s.int(); !Number.isNaN(k); k = s.int()) kids.push(k);
+        }
       }
       for (const k of kids) {
         if (this.members.has(k)) continue;
@@ -359,6 +417,8 @@ export class ProcessTree {
     }
   }
 }
+
+const KIDS: number[] = [];
 
 function addInto(a: Counters, b: Counters): void {
   a.user += b.user;

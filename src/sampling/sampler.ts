@@ -10,7 +10,7 @@ import { physicalDisks, readDiskstats } from "./diskstats.ts";
 import type { GpuMonitor, GpuReading } from "./gpu-types.ts";
 import { readMeminfo } from "./meminfo.ts";
 import { readPressure } from "./pressure.ts";
-import { coreUtilisation, readProcStat, type CpuTimes } from "./proc-stat.ts";
+import { coreUtilisation, ProcStatReader, type CpuTimes } from "./proc-stat.ts";
 import { ProcessTree } from "./process-tree.ts";
 import { nowMs } from "./read-proc.ts";
 import { FieldRing } from "./ring.ts";
@@ -45,6 +45,8 @@ export interface Sampler {
   rootAttributes(startMs: number, endMs: number): Attributes;
   boundBy(attrs: Attributes): "CPU-single-core" | "CPU-parallel" | "IO" | "GPU" | "waiting";
   latestCores(): number[];
+  /** Takes a full sample now: called when a phase ends, so its counters are exact at the boundary. */
+  markBoundary(): void;
 }
 
 /** Ring capacity: one hour of samples, between 600 and 72 000, and at most 16 MB of per-core bytes. */
@@ -67,6 +69,7 @@ class ProcSampler implements Sampler {
   private readonly row: Uint8Array;
   private readonly values = {} as Record<HostField, number>;
   private prevStat: CpuTimes | null = null;
+  private readonly procStat = new ProcStatReader();
   private prevT = NaN;
   private timer: ReturnType<typeof setInterval> | null = null;
   private started = false;
@@ -79,11 +82,14 @@ class ProcSampler implements Sampler {
   private tickMsSum = 0;
   private tickMsMax = 0;
   private pressureAbsent = false;
+  /** System-wide files and /proc/<pid>/io are read every this many ticks (cumulative or slow). */
+  private readonly slowEvery: number;
+  private slowTick = 0;
 
   constructor(private readonly opts: SamplerOptions) {
     this.intervalMs = Math.max(10, opts.intervalMs ?? 100);
-    const first = readProcStat();
-    this.cores = Math.max(1, first?.busy.length ?? navigator.hardwareConcurrency ?? 1);
+    this.slowEvery = this.intervalMs < 200 ? 2 : 1;
+    this.cores = this.procStat.cores;
     this.util = new Float64Array(this.cores);
     this.row = new Uint8Array(this.cores);
     this.ring = new FieldRing(HOST_FIELDS, ringCapacity(this.intervalMs, this.cores), this.cores);
@@ -98,7 +104,7 @@ class ProcSampler implements Sampler {
     this.started = true;
     if (rootPid > 0) this.tree.setRoot(rootPid);
     this.startGpu();
-    this.safeSample();
+    this.safeSample(true);
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     (this.timer as { unref?: () => void }).unref?.();
   }
@@ -157,10 +163,10 @@ class ProcSampler implements Sampler {
   }
 
   /** Never throws. */
-  private safeSample(): void {
+  private safeSample(full = false): void {
     const c0 = performance.now();
     try {
-      this.sampleNow();
+      this.sampleNow(full);
     } catch (e) {
       this.record(e);
     }
@@ -170,12 +176,18 @@ class ProcSampler implements Sampler {
     if (ms > this.tickMsMax) this.tickMsMax = ms;
   }
 
-  private sampleNow(): void {
+  private sampleNow(full: boolean): void {
+    const slow = full || this.slowTick++ % this.slowEvery === 0;
+    try {
+      this.gpu?.poll?.();
+    } catch (e) {
+      this.record(e);
+    }
     const t = nowMs();
     const v = this.values;
     v.t = t;
     v.dt = Number.isNaN(this.prevT) ? 0 : t - this.prevT;
-    const stat = readProcStat(this.cores);
+    const stat = this.procStat.read(); // reused two reads later: prevStat stays valid for one tick
     if (stat && this.prevStat) {
       const { all } = coreUtilisation(this.prevStat, stat, this.util);
       let busiest = 0, sat = 0;
@@ -200,7 +212,7 @@ class ProcSampler implements Sampler {
     v.userS = v.sysS = v.procs = v.threads = v.rss = v.rchar = v.wchar = v.rb = v.wb = v.ioDen = NaN;
     if (this.tree.rootPid > 0) {
       try {
-        const tt = this.tree.sample();
+        const tt = this.tree.sample(slow);
         v.tree = 1;
         v.userS = tt.userS;
         v.sysS = tt.systemS;
@@ -216,13 +228,13 @@ class ProcSampler implements Sampler {
         this.record(e);
       }
     }
-    const disk = readDiskstats(this.disks);
+    const disk = slow ? readDiskstats(this.disks) : null;
     v.diskR = disk ? disk.readBytes : NaN;
     v.diskW = disk ? disk.writeBytes : NaN;
-    const mem = readMeminfo();
+    const mem = slow ? readMeminfo() : null;
     v.cache = mem ? mem.pageCacheBytes : NaN;
-    const psi = this.pressureAbsent ? null : readPressure();
-    if (!psi) this.pressureAbsent = true;
+    const psi = this.pressureAbsent || !slow ? null : readPressure();
+    if (slow && !psi) this.pressureAbsent = true;
     v.psiCpu = psi ? psi.cpuSome : NaN;
     v.psiIo = psi ? psi.ioSome : NaN;
     v.psiIoFull = psi ? psi.ioFull : NaN;
@@ -244,6 +256,10 @@ class ProcSampler implements Sampler {
     }
   }
 
+  markBoundary(): void {
+    if (this.started && !this.stopped) this.safeSample(true);
+  }
+
   summarize(startMs: number, endMs: number): Attributes {
     try {
       // A phase that ends after the last sample (the usual case: summarize() is called as a phase
@@ -251,7 +267,7 @@ class ProcSampler implements Sampler {
       // being interpolated across up to one interval. Its per-core utilisation covers only a few
       // milliseconds and is weighted accordingly.
       const lastT = this.ring.size > 0 ? this.ring.get("t", this.ring.size - 1) : NaN;
-      if (this.started && !this.stopped && !(lastT >= endMs) && nowMs() - lastT >= 2) this.safeSample();
+      if (this.started && !this.stopped && !(lastT >= endMs) && nowMs() - lastT >= 2) this.safeSample(true);
       return { ...summarizeHost(this.ring, this.cores, startMs, endMs), ...summarizeGpus(this.gpuRings, startMs, endMs) };
     } catch (e) {
       this.record(e);

@@ -34,13 +34,30 @@ export function interp(ring: FieldRing<HostField>, field: HostField, x: number):
   const n = ring.size;
   if (n === 0) return NaN;
   const j = ring.lowerBound("t", x);
-  if (j === 0) return ring.get(field, 0);
-  if (j >= n) return ring.get(field, n - 1);
-  const t0 = ring.get("t", j - 1), t1 = ring.get("t", j);
-  const v0 = ring.get(field, j - 1), v1 = ring.get(field, j);
+  // Nearest valid readings on each side (slow sources are read every other tick: NaN between).
+  let a = j - 1;
+  while (a >= 0 && a > j - 9 && Number.isNaN(ring.get(field, a))) a--;
+  let b = j;
+  while (b < n && b < j + 8 && Number.isNaN(ring.get(field, b))) b++;
+  const okA = a >= 0 && !Number.isNaN(ring.get(field, a));
+  const okB = b < n && !Number.isNaN(ring.get(field, b));
+  if (!okA && !okB) return firstValid(ring, field, j, n);
+  if (!okB) return ring.get(field, a);
+  if (!okA) return ring.get(field, b);
+  const t0 = ring.get("t", a), t1 = ring.get("t", b);
+  const v0 = ring.get(field, a), v1 = ring.get(field, b);
   if (Number.isNaN(v0)) return v1;
   if (Number.isNaN(v1) || t1 <= t0) return v0;
   return v0 + ((v1 - v0) * (x - t0)) / (t1 - t0);
+}
+
+/** Before a counter's first reading (e.g. the tree attached later) its value is its first reading. */
+function firstValid(ring: FieldRing<HostField>, field: HostField, from: number, n: number): number {
+  for (let i = Math.max(0, from); i < n; i++) {
+    const v = ring.get(field, i);
+    if (!Number.isNaN(v)) return v;
+  }
+  return NaN;
 }
 
 const round = (x: number, d = 4) => {

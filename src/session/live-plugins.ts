@@ -40,6 +40,9 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       hostInventory().then((r) => { resource = r; }).catch(() => undefined);
       const plugin: SessionPlugin = {
         name: "sampling",
+        // Exact counters at every live boundary (samples between ticks are interpolated).
+        onPhaseStart: () => sampler.markBoundary(),
+        onPhaseEnd: () => sampler.markBoundary(),
         phaseAttributes: (p) => {
           const a = sampler.summarize(p.startMs, p.endMs);
           return { ...a, "vllm.startup.phase.bound_by": sampler.boundBy(a) };

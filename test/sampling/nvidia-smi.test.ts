@@ -66,10 +66,12 @@ test("sampler streams GPU metrics from one long-lived nvidia-smi and stops it by
     return s;
   });
   const t0 = nowMs();
-  await Bun.sleep(2500);
+  const gpu = (sampler as unknown as { debug(): { gpu: NvidiaSmiMonitor } }).debug().gpu;
+  // Wait for one pass over the capture (30 cycles x 2 GPUs), however slow a loaded host is.
+  for (let i = 0; i < 100 && gpu.readings() < 60; i++) await Bun.sleep(100);
   const attrs = sampler.summarize(t0, nowMs());
   const root = sampler.rootAttributes(t0, nowMs());
-  const pid = (sampler as unknown as { debug(): { gpu: NvidiaSmiMonitor } }).debug().gpu.pid()!;
+  const pid = gpu.pid()!;
   expect(alive(pid)).toBe(true);
   await sampler.stop();
   await Bun.sleep(100);

@@ -61,3 +61,24 @@ test("parsePidStat copes with spaces and parentheses in comm", () => {
   expect(s!.startTime).toBe(12345);
   expect(s!.rssPages).toBe(77);
 });
+
+test("follow mode: host-only until setRootPid, then the tree without its pre-attach history", async () => {
+  const child = runChild([BUN, join(FIXTURES, "burn.ts"), "1.2"]);
+  await Bun.sleep(500); // it has already burnt some CPU before we attach
+  const sampler = createSampler({ intervalMs: 100, gpu: false });
+  const t0 = nowMs();
+  sampler.start(0);
+  await Bun.sleep(300);
+  const before = sampler.summarize(t0, nowMs());
+  expect(before[A.procCpuTime]).toBeUndefined();
+  expect(before[A.systemCpuMean]).toBeDefined();
+  const tAttach = nowMs();
+  sampler.setRootPid(child.proc.pid);
+  await child.done;
+  const after = sampler.summarize(t0, nowMs());
+  await sampler.stop();
+  // Only what it burnt after attach (1.2 s total minus what it had used before) is counted.
+  expect(after[A.procCpuTime] as number).toBeGreaterThan(0.1);
+  expect(after[A.procCpuTime] as number).toBeLessThan(1.15);
+  expect(tAttach).toBeGreaterThan(t0);
+}, 20000);

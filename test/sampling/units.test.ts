@@ -47,6 +47,8 @@ test("bound-by rule", () => {
   expect(boundBy({ ...base, [A.busiestCoreMean]: 0.97, [A.procCoreShare]: 1.0 })).toBe("CPU-single-core");
   expect(boundBy({ ...base, [A.busiestCoreMean]: 1, [A.saturatedCoresMean]: 6, [A.procCoreShare]: 6.5 })).toBe("CPU-parallel");
   expect(boundBy({ ...base, [A.procCoreShare]: 0.8, [A.busiestCoreMean]: 0.4 })).toBe("CPU-parallel");
+  // Starved on a contended host: wants a core, gets half of one.
+  expect(boundBy({ ...base, [A.procCoreShare]: 0.5, [A.busiestCoreMean]: 1, [A.psiCpuSome]: 0.6 })).toBe("CPU-single-core");
   expect(boundBy({ ...base, [A.procReadThroughput]: 400 * 1024 * 1024 })).toBe("IO");
   expect(boundBy({ ...base, [A.psiIoSome]: 0.7, [A.procReadThroughput]: 5 * 1024 * 1024 })).toBe("IO");
   // Another workload's I/O pressure does not make an idle tree IO-bound.
