@@ -51,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
   if (ids.traceState) env.TRACESTATE = ids.traceState;
   let child;
   try {
-    child = startChild(command, env);
+    // The status line on a terminal redraws between the child's output, so it needs the stream pump.
+    const statusLine = !!process.stderr.isTTY && !values["no-status"] && !values.quiet;
+    child = startChild(command, env, { fast: !statusLine });
   } catch (e) {
     process.stderr.write(`startup-tracer: cannot start '${command[0]}': ${(e as Error).message}\n`);
     return 127;

@@ -2,10 +2,12 @@
 // else lazily. Nothing here may change how the child runs or how it exits.
 import { constants } from "node:os";
 import type { StartedChild } from "../process/child.ts";
-import { OutputSink, pump } from "../process/passthrough.ts";
+import { FastPassthrough, OutputSink, pump } from "../process/passthrough.ts";
+import { nowMs } from "../process/child.ts";
+import { startReaper } from "../process/reaper.ts";
 import type { TraceIds } from "../trace/trace-ids.ts";
 import type { OptionValues } from "./options.ts";
-import { StartupSession, type Finalized } from "../session/startup-session.ts";
+import { StartupSession, type Finalized, type TimedSplitter } from "../session/startup-session.ts";
 import { readExportConfig } from "../trace/otel-config.ts";
 import { learnSecrets } from "../redact/redact.ts";
 import { defaultStateDir } from "../state/state-dir.ts";
@@ -29,22 +31,40 @@ export function isServerCommand(argv: readonly string[]): boolean {
   return argv.some((a, i) => a === "serve" && i <= 2) || argv.some((a) => a.includes("openai.api_server") || a.includes("api_server"));
 }
 
+/** The live status line on a terminal (it shares stderr with the child, so the stream pump is used then). */
+export function wantsStatusLine(values: OptionValues): boolean {
+  return !!process.stderr.isTTY && !values["no-status"] && !values.quiet;
+}
+
 export async function runWrap(child: StartedChild, values: OptionValues, ids: TraceIds): Promise<number> {
   const { proc } = child;
   // Passthrough and parsing start before any other set-up work.
   let session: StartupSession | null = null;
-  const pending: [number, Uint8Array][] = [];
-  const feed = (stream: number, chunk: Uint8Array) => {
-    if (session) (stream === 1 ? outSplit : errSplit)?.push(chunk);
-    else if (pending.length < 4096) pending.push([stream, chunk.slice()]);
+  let outSplit: TimedSplitter | null = null;
+  let errSplit: TimedSplitter | null = null;
+  const pending: [number, Uint8Array, number][] = [];
+  const feed = (stream: number, chunk: Uint8Array, t = nowMs()) => {
+    const s = stream === 1 ? outSplit : errSplit;
+    if (s) s.pushAt(chunk, t);
+    else if (pending.length < 4096) pending.push([stream, chunk.slice(), t]);
   };
   let status: StatusLine | null = null;
-  const outSink = new OutputSink(process.stdout, (why) => warn(`own stdout closed (${why}); the child's output now goes only to the trace`));
-  const errSink = new OutputSink(process.stderr);
-  const pumps = [
-    pump(proc.stdout, outSink, (c) => { status?.clear(); feed(1, c); }),
-    pump(proc.stderr, errSink, (c) => { status?.clear(); childStderrChunk(c); feed(2, c); }),
-  ];
+  const closedWarning = (why: string) => warn(`own stdout closed (${why}); the child's output now goes only to the trace`);
+  let pumps: Promise<void>[];
+  let fast: FastPassthrough | null = null;
+  let outSink: OutputSink | null = null;
+  if (child.fds) {
+    // Copier threads (src/process/fast-pump.ts); the parser takes their output every PULL_MS.
+    fast = new FastPassthrough(child.fds, feed, closedWarning);
+    pumps = fast.finished;
+  } else {
+    outSink = new OutputSink(process.stdout, closedWarning);
+    const errSink = new OutputSink(process.stderr);
+    pumps = [
+      pump(proc.stdout, outSink, (c) => { status?.clear(); feed(1, c); }),
+      pump(proc.stderr, errSink, (c) => { status?.clear(); childStderrChunk(c); feed(2, c); }),
+    ];
+  }
 
   // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.
   let terms = 0;
@@ -64,6 +84,9 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     });
   }
 
+  // As PID 1 (a container entrypoint), exited orphans are reaped (src/process/reaper.ts).
+  const stopReaper = startReaper(proc.pid);
+
   // Now the rest, none of which may fail the child.
   learnSecrets(process.env, child.argv);
   const exportConfig = readExportConfig(process.env, { otlpEndpoint: values["otlp-endpoint"] as string | undefined });
@@ -73,11 +96,11 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     ids, mode: "wrap", t0: child.startedAt, exportConfig, stateDir, command: child.argv,
     serverMode: isServerCommand(child.argv), eager: child.argv.includes("--enforce-eager"),
   });
-  const outSplit = session.newStream();
-  const errSplit = session.newStream();
-  for (const [s, c] of pending.splice(0)) (s === 1 ? outSplit : errSplit).push(c);
+  outSplit = session.newStream();
+  errSplit = session.newStream();
+  for (const [s, c, t] of pending.splice(0)) (s === 1 ? outSplit : errSplit).pushAt(c, t);
 
-  if (process.stderr.isTTY && !values["no-status"] && !values.quiet) {
+  if (!fast && wantsStatusLine(values)) {
     status = new StatusLine(() => session!.snapshot(), !process.env.NO_COLOR);
   }
 
@@ -89,6 +112,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
 
   const reported = new Promise<void>((resolve) => {
     session!.onEnd((f: Finalized) => {
+      fast?.stopParsing();
       status?.stop();
       reportEnd(f, values, exportConfig).finally(resolve);
     });
@@ -99,6 +123,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   await proc.exited;
   // Grandchildren may still hold the pipes open; do not wait for them for long.
   await Promise.race([Promise.all(pumps), Bun.sleep(500)]);
+  fast?.pull();
   clearInterval(watch);
   const signal = (proc.signalCode as string | null) ?? null;
   const code = exitStatus(proc.exitCode, signal);
@@ -117,6 +142,9 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   }
   await Promise.race([live.then((l) => l?.stop()), Bun.sleep(200)]);
   status?.stop();
-  if (outSink.stats.droppedBytes) warn(`${outSink.stats.droppedBytes} bytes of the child's stdout could not be written to our stdout`);
+  fast?.stop();
+  stopReaper?.();
+  const dropped = fast ? fast.stdout.stats.droppedBytes : outSink!.stats.droppedBytes;
+  if (dropped) warn(`${dropped} bytes of the child's stdout could not be written to our stdout`);
   return code;
 }

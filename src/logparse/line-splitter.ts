@@ -5,14 +5,29 @@
 
 export const MAX_LINE_CHARS = 16 * 1024;
 
+function firstBreak(b: Uint8Array): number {
+  const n = b.indexOf(10);
+  const r = b.indexOf(13);
+  return n < 0 ? r : r < 0 ? n : Math.min(n, r);
+}
+
 export class LineSplitter {
-  private decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  private decoder: TextDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
   private pending = "";
   private overflow = false;
 
   constructor(private onLine: (line: string) => void, private maxChars = MAX_LINE_CHARS) {}
 
   push(chunk: Uint8Array): void {
+    if (this.overflow) {
+      // Inside an over-long line: its rest is dropped without being decoded,
+      // so a 64 MiB line costs neither memory nor decoding time.
+      const nl = firstBreak(chunk);
+      if (nl < 0) return;
+      this.decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+      this.flushPending();
+      chunk = chunk.subarray(nl + 1);
+    }
     this.pushText(this.decoder.decode(chunk, { stream: true }));
   }
 

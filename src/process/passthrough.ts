@@ -3,6 +3,12 @@
 // drained: if our own stream is closed (EPIPE) or stuck (a full pipe nobody
 // reads), output to it is dropped, counted and reported, while parsing and
 // tracing go on.
+//
+// Two implementations: FastPassthrough (Linux; copier threads doing blocking
+// read/write, see ./fast-pump.ts) and the stream pump below (Bun's pipes and
+// streams: used where the fast one is not available and with the status line).
+import { FastStream } from "./fast-pump.ts";
+import { flushIfAtLineBoundary, setStderrMidLineProbe } from "../report/messages.ts";
 
 export interface SinkStats {
   bytes: number;
@@ -68,4 +74,56 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
       }
     }
   }
+}
+
+/** How often the main thread takes the fast pump's output for the parser. */
+export const PULL_MS = 20;
+
+/**
+ * Both child streams through copier threads (./fast-pump.ts). The parser gets
+ * each chunk with its arrival time; the tracer's own messages on stderr wait
+ * for the child's stderr to be at a line boundary, as with the stream pump.
+ */
+export class FastPassthrough {
+  readonly stdout: FastStream;
+  readonly stderr: FastStream;
+  readonly finished: Promise<void>[];
+  private timer: ReturnType<typeof setInterval> | null;
+  private warned = false;
+
+  constructor(fds: { out: number; err: number }, private onChunk: (stream: 1 | 2, chunk: Uint8Array, tMs: number) => void,
+    private onClosed?: (why: string) => void) {
+    this.stdout = new FastStream(fds.out, 1);
+    this.stderr = new FastStream(fds.err, 2);
+    this.finished = [this.stdout.finished, this.stderr.finished];
+    setStderrMidLineProbe(() => this.stderr.midLine);
+    this.timer = setInterval(() => this.pull(), PULL_MS);
+    this.timer.unref?.();
+  }
+
+  /** Hands what the copiers have read since the last call to the parser. */
+  pull(): void {
+    this.stdout.pull((c, t) => this.onChunk(1, c, t));
+    this.stderr.pull((c, t) => this.onChunk(2, c, t));
+    flushIfAtLineBoundary();
+    if (!this.warned && this.stdout.stats.closed) {
+      this.warned = true;
+      this.onClosed?.(errnoName(this.stdout.stats.errno));
+    }
+  }
+
+  stopParsing(): void {
+    this.stdout.stopParsing();
+    this.stderr.stopParsing();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.pull();
+  }
+}
+
+function errnoName(e: number): string {
+  return ({ 32: "EPIPE", 9: "EBADF", 5: "EIO", 28: "ENOSPC", 104: "ECONNRESET" } as Record<number, string>)[e] ?? `errno ${e}`;
 }

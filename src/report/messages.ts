@@ -13,6 +13,20 @@ export function setQuietWarnings(q: boolean): void {
   quiet = q;
 }
 
+let midLineProbe: (() => boolean) | null = null;
+
+/** With the fast passthrough the child's stderr is written by another thread, which tells where it is. */
+export function setStderrMidLineProbe(probe: (() => boolean) | null): void {
+  midLineProbe = probe;
+}
+
+/** Writes queued messages once the child's stderr is at a line boundary (fast passthrough, polled). */
+export function flushIfAtLineBoundary(): void {
+  if (queued.length && !isMidLine()) flush();
+}
+
+const isMidLine = () => (midLineProbe ? midLineProbe() : midLine);
+
 /** Wrap mode tells whether the child's last stderr chunk ended mid-line. */
 export function childStderrChunk(chunk: Uint8Array): void {
   if (chunk.length === 0) return;
@@ -38,11 +52,11 @@ function write(l: string): void {
 
 export function say(line: string): void {
   const l = `startup-tracer: ${redactText(line)}\n`;
-  if (!midLine) return write(l);
+  if (!isMidLine()) return write(l);
   queued.push(l);
   if (!timer) {
     timer = setTimeout(() => {
-      if (midLine) write("\n");
+      if (isMidLine()) write("\n");
       midLine = false;
       flush();
     }, 1000);

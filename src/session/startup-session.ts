@@ -13,6 +13,10 @@ import type { Summary } from "../trace/summary.ts";
 import type { DeliveryResult } from "../trace/deliver.ts";
 import { redactDeep } from "../redact/redact.ts";
 import { warn } from "../report/messages.ts";
+import { skippable } from "./prefilter.ts";
+
+/** A line splitter whose chunks may carry the time they arrived (the fast pump reads them later). */
+export type TimedSplitter = LineSplitter & { pushAt(chunk: Uint8Array, tMs: number): void };
 
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
@@ -113,16 +117,21 @@ export class StartupSession {
   }
 
   /** A line splitter for one of the child's streams, feeding the tracker. */
-  newStream(): LineSplitter {
+  newStream(): TimedSplitter {
     let t = this.opts.t0;
     // Lines keep flowing to the tracker until the start-up is finalized: after a
     // failure marker the traceback that explains it is still on its way.
+    // Lines that cannot matter to the tracker skip it (./prefilter.ts).
     const s = new LineSplitter((line) => {
-      if (!this.finalized) this.tracker.feedRaw(line, t);
-    });
+      if (!this.finalized && !skippable(line)) this.tracker.feedRaw(line, t);
+    }) as TimedSplitter;
     const push = s.push.bind(s);
     s.push = (chunk: Uint8Array) => {
       t = nowMs();
+      push(chunk);
+    };
+    s.pushAt = (chunk: Uint8Array, tMs: number) => {
+      t = tMs;
       push(chunk);
     };
     this.splitters.push(s);

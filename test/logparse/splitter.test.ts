@@ -43,6 +43,7 @@ describe("LineSplitter", () => {
     const out: string[] = [];
     const s = new LineSplitter((l) => out.push(l));
     const chunk = new Uint8Array(1 << 20).fill(0x78); // 1 MiB of 'x'
+    Bun.gc(true);
     const before = process.memoryUsage().rss;
     for (let i = 0; i < 64; i++) s.push(chunk);
     const grown = process.memoryUsage().rss - before;

@@ -1,0 +1,38 @@
+// The tracer's own CPU time (its process alone, not the child's), measured side
+// by side with `cat` passing the same output through, in the same run:
+//  1. a CPU-bound child printing 100k DEBUG lines in about 5 s (one write per
+//     line, as Python's logging does): target tracer <= 1.5 x cat;
+//  2. an INFO-level start-up, 2k lines over 20 s: target <= 1 % of the child's CPU.
+// Wall time of (1), traced vs bare, is printed too (bench/wall-overhead.ts does the 7+ pairs).
+//
+//   make build && bun bench/cpu-overhead.ts [--runs 3] [--skip-info]
+import { arg, catCmd, emitCmd, measure, median, requireBinary, tracerCmd } from "./lib.ts";
+
+requireBinary();
+const runs = arg("runs", 3);
+const debugChild = emitCmd(100_000, 5, "DEBUG");
+const ratios: number[] = [];
+const cats: number[] = [];
+const tracers: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const c = await measure(catCmd(debugChild));
+  const t = await measure([...tracerCmd(), ...debugChild]);
+  cats.push(c.ownCpuMs);
+  tracers.push(t.ownCpuMs);
+  ratios.push(t.ownCpuMs / c.ownCpuMs);
+  console.error(`  run ${i + 1}: cat ${c.ownCpuMs.toFixed(0)} ms, tracer ${t.ownCpuMs.toFixed(0)} ms (x${(t.ownCpuMs / c.ownCpuMs).toFixed(2)})`);
+}
+const result: Record<string, unknown> = {
+  debug_cat_cpu_ms: Math.round(median(cats)),
+  debug_tracer_cpu_ms: Math.round(median(tracers)),
+  debug_ratio_vs_cat: Number(median(ratios).toFixed(2)),
+  debug_target: 1.5,
+};
+if (!process.argv.includes("--skip-info")) {
+  const info = await measure([...tracerCmd(), ...emitCmd(2000, 20, "INFO")]);
+  result.info_tracer_cpu_ms = Math.round(info.ownCpuMs);
+  result.info_child_cpu_ms = Math.round(info.childCpuMs);
+  result.info_percent_of_child = Number(((100 * info.ownCpuMs) / info.childCpuMs).toFixed(2));
+  result.info_target_percent = 1;
+}
+console.log(JSON.stringify(result));
