@@ -88,7 +88,8 @@ const demoCmd = simple("startup-tracer demo [options]",
     const speed = String(values.speed ?? 20);
     const args = ["--sample-interval", "100"];
     for (const k of ["otlp-endpoint", "state-dir", "listen"]) if (values[k] !== undefined) args.push(`--${k}`, String(values[k]));
-    say(`demo: replaying a real vLLM 0.11.0 start-up (${log}) at ${speed}x`);
+    say(`demo: replaying a real vLLM 0.11.0 start-up (${log}) ${speed}x faster than recorded;`);
+    say("demo: phases whose duration vLLM printed keep vLLM's values, the others are measured live (compressed)");
     const proc = Bun.spawn([...selfCommand(), ...args, "--", ...selfCommand(), "replay", log, "--speed", speed, "--exit-when-done"], {
       stdin: "inherit", stdout: "inherit", stderr: "inherit",
     });
