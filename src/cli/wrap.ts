@@ -11,7 +11,7 @@ import { StartupSession, type Finalized, type TimedSplitter } from "../session/s
 import { readExportConfig } from "../trace/otel-config.ts";
 import { learnSecrets } from "../redact/redact.ts";
 import { defaultStateDir } from "../state/state-dir.ts";
-import { childStderrChunk, say, warn } from "../report/messages.ts";
+import { childStderrChunk, say, setBeforeMessage, warn } from "../report/messages.ts";
 import { StatusLine } from "../report/status-line.ts";
 import { reportEnd } from "./report-end.ts";
 import { loadLivePlugins } from "../session/live-plugins.ts";
@@ -102,6 +102,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
 
   if (!fast && wantsStatusLine(values)) {
     status = new StatusLine(() => session!.snapshot(), !process.env.NO_COLOR);
+    setBeforeMessage(() => status?.clear());
   }
 
   const live = loadLivePlugins(session, values, { pid: proc.pid, argv: child.argv, env: process.env, stateDir, mode: "wrap" })

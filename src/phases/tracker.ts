@@ -290,6 +290,8 @@ export class PhaseTracker {
     const e = this.entry(phase, rank);
     if (e.begin === undefined) e.begin = t;
     if (phase === "model_loading") {
+      // Loading begins: bootstrap and whichever of its sub-steps was in flight end.
+      for (const p of [...this.live]) if (parentOf(p as PhaseName) === "bootstrap") this.liveEnd(p, t);
       this.liveEnd("bootstrap", t);
       this.liveStart("model_loading", t);
       this.liveStart("model_init", t);

@@ -8,6 +8,12 @@ let quiet = false;
 let midLine = false;
 let queued: string[] = [];
 let timer: ReturnType<typeof setTimeout> | null = null;
+let beforeWrite: (() => void) | null = null;
+
+/** The live status line registers here so a message never lands on its line. */
+export function setBeforeMessage(fn: (() => void) | null): void {
+  beforeWrite = fn;
+}
 
 export function setQuietWarnings(q: boolean): void {
   quiet = q;
@@ -46,6 +52,7 @@ function flush(): void {
 
 function write(l: string): void {
   try {
+    beforeWrite?.();
     process.stderr.write(l);
   } catch { /* stderr gone: nothing to do */ }
 }
