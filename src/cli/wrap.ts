@@ -9,7 +9,7 @@ import type { TraceIds } from "../trace/trace-ids.ts";
 import type { OptionValues } from "./options.ts";
 import { StartupSession, type Finalized, type TimedSplitter } from "../session/startup-session.ts";
 import { readExportConfig } from "../trace/otel-config.ts";
-import { learnSecrets } from "../redact/redact.ts";
+import { learnSecrets, redactArgs } from "../redact/redact.ts";
 import { defaultStateDir } from "../state/state-dir.ts";
 import { childStderrChunk, say, setBeforeMessage, warn } from "../report/messages.ts";
 import { StatusLine } from "../report/status-line.ts";
@@ -105,6 +105,23 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     setBeforeMessage(() => status?.clear());
   }
 
+  // The child, under OpenTelemetry's process.* conventions (command line redacted).
+  let exitCode: number | null = null;
+  session.addPlugin({
+    name: "child",
+    rootAttributes: () => {
+      const args = redactArgs(child.argv);
+      const serve = args.indexOf("serve");
+      return {
+        "process.pid": proc.pid,
+        "process.executable.name": (args[0] ?? "").split("/").pop() ?? "",
+        "process.command_args": args,
+        "vllm.startup.args": serve >= 0 ? args.slice(serve + 1) : args.slice(1),
+        ...(exitCode !== null ? { "process.exit.code": exitCode } : {}),
+      };
+    },
+  });
+
   const live = loadLivePlugins(session, values, { pid: proc.pid, argv: child.argv, env: process.env, stateDir, mode: "wrap" })
     .catch((e) => {
       warn(`live features unavailable: ${(e as Error).message}`);
@@ -128,6 +145,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   clearInterval(watch);
   const signal = (proc.signalCode as string | null) ?? null;
   const code = exitStatus(proc.exitCode, signal);
+  exitCode = code;
   const exitTimeout = Math.max(0.2, Number(values["exit-timeout"] ?? 3)) * 1000;
   const deadline = Date.now() + exitTimeout;
   try {

@@ -1,0 +1,30 @@
+// The main job on a machine without vLLM or a GPU: `demo` wraps a replay of
+// the real log shipped in demo/ and shows the result and where the trace went.
+import { expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, runTracer, tempStateDir } from "../helpers/tracer.ts";
+
+test("demo replays the shipped log, prints the blame table and writes the trace", async () => {
+  const state = tempStateDir();
+  const r = await runTracer(["demo", "--speed", "100", "--state-dir", state], {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined },
+  });
+  expect(r.code).toBe(0);
+  // The child's output came through, the table is at the end, the trace is on disk.
+  expect(r.out).toContain("Starting vLLM API server 0 on"); // vLLM records on stdout
+  expect(r.err).toContain("Application startup complete."); // uvicorn on stderr, as vLLM does
+  expect(r.err).toContain("vLLM 0.11.0+582e4e37.nv25.11");
+  for (const p of ["bootstrap", "model_loading", "load_weights", "torch_compile", "kv_cache_profiling", "cuda_graph_capture", "server_start"]) {
+    expect(r.err).toContain(p);
+  }
+  expect(r.err).toContain("outcome: ready");
+  const m = /written to (\S+\.otlp\.json)/.exec(r.err);
+  expect(m).not.toBeNull();
+  expect(existsSync(m![1])).toBe(true);
+  // The shipped log is the one its SOURCE.md names, byte for byte.
+  expect(readFileSync(join(ROOT, "demo", "SOURCE.md"), "utf8")).toContain("v0.11.0-gb10-dgxspark-mistral7b-gptq-ok.log");
+  const shipped = readFileSync(join(ROOT, "demo", "vllm-0.11.0-dgx-spark-mistral7b.log"));
+  const original = readFileSync(join(ROOT, "..", "shared", "vllm-logs", "v0.11.0-gb10-dgxspark-mistral7b-gptq-ok.log"));
+  expect(shipped.equals(original)).toBe(true);
+}, 60_000);
