@@ -21,23 +21,9 @@ export interface Summary {
   phases: PhaseRecord[];
 }
 
-/** Wall time inside the start-up that no top-level phase covers. */
+/** Wall time inside the start-up that no top-level phase covers (computed by the tracker). */
 export function unexplainedSeconds(r: TrackerResult): number {
-  const end = r.readyT ?? r.endT;
-  const iv = r.phases.filter((p) => !p.parent).map((p) => [Math.max(p.startMs, r.t0), Math.min(p.endMs, end)] as const)
-    .filter(([a, b]) => b > a).sort((a, b) => a[0] - b[0]);
-  let covered = 0;
-  let curA = -Infinity;
-  let curB = -Infinity;
-  for (const [a, b] of iv) {
-    if (a > curB) {
-      if (curB > curA) covered += curB - curA;
-      curA = a;
-      curB = b;
-    } else if (b > curB) curB = b;
-  }
-  if (curB > curA) covered += curB - curA;
-  return Math.max(0, Math.round(((end - r.t0) - covered)) / 1000);
+  return Math.round(r.unexplainedS * 1000) / 1000;
 }
 
 export function buildSummary(r: TrackerResult, traceId: string, opts: {
