@@ -139,6 +139,9 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   const watch = setInterval(() => session!.pollEnd(), 50);
 
   await proc.exited;
+  // The exit timeout counts from the child's exit, whatever happens after it.
+  const exitTimeout = Math.max(0.2, Number(values["exit-timeout"] ?? 3)) * 1000;
+  const deadline = Date.now() + exitTimeout;
   // Grandchildren may still hold the pipes open; do not wait for them for long.
   await Promise.race([Promise.all(pumps), Bun.sleep(500)]);
   fast?.pull();
@@ -146,8 +149,6 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   const signal = (proc.signalCode as string | null) ?? null;
   const code = exitStatus(proc.exitCode, signal);
   exitCode = code;
-  const exitTimeout = Math.max(0.2, Number(values["exit-timeout"] ?? 3)) * 1000;
-  const deadline = Date.now() + exitTimeout;
   try {
     const f = await session.finalize("exit", { code: proc.exitCode, signal });
     // Whatever is not delivered shortly before the deadline goes to the spool.
