@@ -16,7 +16,7 @@ install: node_modules/.installed
 build: dist/startup-tracer
 
 dist/startup-tracer: node_modules/.installed $(shell find src -type f) package.json
-	$(BUN) build --compile --minify --sourcemap src/cli/main.ts --outfile dist/startup-tracer
+	$(BUN) build --compile --minify --bytecode --sourcemap src/cli/main.ts --outfile dist/startup-tracer
 
 demo: build
 	./dist/startup-tracer demo

@@ -40,8 +40,19 @@ export interface Measured {
   code: number;
 }
 
+/**
+ * The real Python interpreter, not a version-manager shim (pyenv's python3 is a
+ * bash script that runs several helper processes before exec'ing Python: their
+ * CPU would be charged to whatever wraps the child).
+ */
+export const PYTHON: string = (() => {
+  const r = Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"], { stderr: "ignore" });
+  const p = new TextDecoder().decode(r.stdout).trim();
+  return r.exitCode === 0 && p && existsSync(p) ? p : "python3";
+})();
+
 export function emitCmd(lines: number, seconds: number, level = "DEBUG"): string[] {
-  return ["python3", EMIT, LOG, String(lines), String(seconds), level];
+  return [PYTHON, EMIT, LOG, String(lines), String(seconds), level];
 }
 
 /** Runs argv (a wrapper whose command includes emitCmd) with stdout/stderr to /dev/null. */
@@ -85,4 +96,29 @@ export function percentile(xs: number[], p: number): number {
 
 export function tracerCmd(extra: string[] = []): string[] {
   return [BIN, "--quiet", "--no-history", ...extra, "--"];
+}
+
+/** CLOCK_MONOTONIC in ms (the clock the benchmark children stamp with), through libc. */
+export const monoMs: () => number = (() => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { dlopen, FFIType, ptr } = require("bun:ffi") as typeof import("bun:ffi");
+  const libc = dlopen("libc.so.6", { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
+  const ts = new BigInt64Array(2);
+  const p = ptr(ts);
+  return () => {
+    libc.symbols.clock_gettime(1, p);
+    return Number(ts[0]) * 1000 + Number(ts[1]) / 1e6;
+  };
+})();
+
+export function uptimeLine(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").trim().split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
+
+export function fmt(x: number, d = 1): string {
+  return Number.isFinite(x) ? x.toFixed(d) : String(x);
 }

@@ -4,7 +4,7 @@
 # whole time and readiness comes at the very end) padded with generated lines
 # at LEVEL up to LINES lines in all, evenly paced over SECONDS while spinning
 # the CPU between lines, one write(2) per line as Python's logging does.
-# At exit it writes its own CPU time (getrusage RUSAGE_SELF, seconds) as JSON
+# At exit it writes its own CPU time (getrusage RUSAGE_SELF + RUSAGE_CHILDREN, seconds) as JSON
 # to $EMIT_USAGE_FILE when set, so a harness can subtract it from the rusage of
 # a wrapper around it and get the wrapper's own CPU.
 import json, os, resource, sys, time
@@ -46,8 +46,10 @@ def main():
         os.write(fd, l)
     path = os.environ.get("EMIT_USAGE_FILE")
     if path:
+        # Self plus reaped children (none when started directly; a launcher's helpers otherwise).
         ru = resource.getrusage(resource.RUSAGE_SELF)
+        rc = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(path, "w") as f:
-            json.dump({"user": ru.ru_utime, "system": ru.ru_stime, "lines": total}, f)
+            json.dump({"user": ru.ru_utime + rc.ru_utime, "system": ru.ru_stime + rc.ru_stime, "lines": total}, f)
 
 main()

@@ -1,6 +1,9 @@
 // Shared delivery for the alert sinks: POST JSON with a short timeout and a
 // couple of retries; never throws, and tracks in-flight sends so the caller can
-// await them at shutdown.
+// await them at shutdown. Every payload passes through the redaction rule
+// (src/redact/redact.ts): the model, the host and the texts built from them may
+// carry credentials (a model given as a URL with a token).
+import { redactDeep } from "../redact/redact.ts";
 
 export interface DeliveryOptions {
   /** Per-attempt timeout. Default 2000 ms. */
@@ -49,7 +52,7 @@ export async function postJson(url: string, body: unknown, opts: DeliveryOptions
   const backoffMs = opts.backoffMs ?? 250;
   let payload: string;
   try {
-    payload = JSON.stringify(body);
+    payload = JSON.stringify(redactDeep(body));
   } catch (e) {
     return { ok: false, status: null, attempts: 0, error: `cannot encode: ${(e as Error).message}` };
   }

@@ -45,7 +45,10 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   const pending: [number, Uint8Array, number][] = [];
   const feed = (stream: number, chunk: Uint8Array, t = nowMs()) => {
     const s = stream === 1 ? outSplit : errSplit;
-    if (s) s.pushAt(chunk, t);
+    if (s) {
+      s.pushAt(chunk, t);
+      session!.pollEnd(); // readiness is acted on as soon as its line is parsed
+    }
     else if (pending.length < 4096) pending.push([stream, chunk.slice(), t]);
   };
   let status: StatusLine | null = null;
@@ -136,7 +139,8 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     });
   });
   // The start-up ends at readiness or failure, long before a server exits.
-  const watch = setInterval(() => session!.pollEnd(), 50);
+  // Lines are checked as they are parsed (feed); this timer covers a failure's grace period.
+  const watch = setInterval(() => session!.pollEnd(), 250);
 
   await proc.exited;
   // The exit timeout counts from the child's exit, whatever happens after it.
@@ -161,6 +165,9 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     say(`could not finish the trace: ${(e as Error).message}`);
   }
   await Promise.race([live.then((l) => l?.stop()), Bun.sleep(200)]);
+  // The child's output that a slow reader has not taken yet is still written
+  // out (the copier gives up by itself on a reader that takes nothing).
+  await fast?.drained();
   status?.stop();
   fast?.stop();
   stopReaper?.();

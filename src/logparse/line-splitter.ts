@@ -16,7 +16,14 @@ export class LineSplitter {
   private pending = "";
   private overflow = false;
 
-  constructor(private onLine: (line: string) => void, private maxChars = MAX_LINE_CHARS) {}
+  /**
+   * `skip(text, from, to)`, when given, decides for the line text[from, to)
+   * before it is made into a string (text[to] is its line break, if any);
+   * lines it returns true for never reach onLine. Lines that were kept across
+   * chunks or cut at maxChars are tested as strings (from 0 to their length).
+   */
+  constructor(private onLine: (line: string) => void, private maxChars = MAX_LINE_CHARS,
+    private skip: ((text: string, from: number, to: number) => boolean) | null = null) {}
 
   push(chunk: Uint8Array): void {
     if (this.overflow) {
@@ -34,9 +41,18 @@ export class LineSplitter {
   pushText(text: string): void {
     let start = 0;
     const n = text.length;
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
+    // Native searches for both breaks (no per-character loop in JavaScript).
+    let nl = text.indexOf("\n");
+    let cr = text.indexOf("\r");
+    while (nl >= 0 || cr >= 0) {
+      let i: number;
+      if (cr < 0 || (nl >= 0 && nl < cr)) {
+        i = nl;
+        nl = text.indexOf("\n", i + 1);
+      } else {
+        i = cr;
+        cr = text.indexOf("\r", i + 1);
+      }
       this.emit(text, start, i);
       start = i + 1;
     }
@@ -60,7 +76,8 @@ export class LineSplitter {
 
   private emit(text: string, from: number, to: number): void {
     if (this.pending.length === 0 && !this.overflow) {
-      if (to > from) this.onLine(to - from > this.maxChars ? text.slice(from, from + this.maxChars) : text.slice(from, to));
+      if (to - from > this.maxChars) this.line(text.slice(from, from + this.maxChars));
+      else if (to > from && !this.skip?.(text, from, to)) this.onLine(text.slice(from, to));
       return;
     }
     this.keep(text, from, to);
@@ -71,6 +88,10 @@ export class LineSplitter {
     const line = this.pending;
     this.pending = "";
     this.overflow = false;
-    if (line.length) this.onLine(line);
+    if (line.length) this.line(line);
+  }
+
+  private line(line: string): void {
+    if (!this.skip?.(line, 0, line.length)) this.onLine(line);
   }
 }

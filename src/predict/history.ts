@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Features } from "./features.ts";
+import { redactDeep } from "../redact/redact.ts";
 
 export interface HistoryRun {
   id: number;
@@ -49,7 +50,8 @@ export function sanitizeFeatures(f: Partial<Features> | null | undefined): Parti
   if (typeof out.model === "string" && (out.model.startsWith("/") || out.model.startsWith(".") || out.model.includes("\\"))) {
     out.model = out.model.split(/[\\/]/).filter(Boolean).pop() ?? null;
   }
-  return out as Partial<Features>;
+  // The model may be a URL with credentials (or echo a token): the one redaction rule applies here too.
+  return redactDeep(out) as Partial<Features>;
 }
 
 export class History {

@@ -6,22 +6,35 @@
 // PULL_MS; that costs the parser a few ms of delay, never the child anything.
 //
 // Never harm the server:
-// - the child's pipe is always drained: when our own stream is full (a slow
-//   reader) writes are non-blocking (pwritev2 RWF_NOWAIT) and what does not fit
-//   waits in a queue (at most 32 MiB, then it is dropped and counted) while the
-//   copier goes on reading; when our stream is closed (EPIPE) the output is
-//   dropped and counted, and parsing goes on;
+// - the child's pipe is drained: when our own stream is full (a slow reader)
+//   writes are non-blocking (pwritev2 RWF_NOWAIT) and what does not fit waits
+//   in a queue while the copier goes on reading. A reader that is slow but
+//   reads gets 32 MiB of slack, then paces the child as it would without the
+//   tracer (nothing is lost); one that takes nothing for STUCK_MS is stuck: its
+//   output beyond the queue is dropped and counted and the child is not held
+//   up again until the reader takes something. When our stream is closed
+//   (EPIPE) the output is dropped and counted, and parsing goes on;
+// - at the end of the child's output the queue is written out as long as the
+//   reader keeps taking it (wrap mode waits for that before exiting);
 // - the parser's ring never blocks the copier: when the main thread falls
-//   behind, the parser loses those bytes (counted), the passthrough nothing;
+//   behind, the parser loses those bytes (counted), the passthrough nothing.
+//   The middle of an over-long line (beyond LINE_KEEP bytes, which the line
+//   splitter would drop anyway) is not copied into the ring, so a 64 MiB line
+//   cannot crowd out the marker lines that follow it;
 // - once the start-up has ended, nothing is copied into the ring at all.
 
 export const RING_BYTES = 1 << 20; // power of two; 50 MB/s at PULL_MS = 20 before the parser skips bytes
 const RECORDS = 1 << 13;
-/** Output waiting for a slow reader of our own stream, at most. */
+/** Output waiting for a slow reader of our own stream before the child is paced by it. */
 export const MAX_QUEUED = 32 << 20;
+/** A reader of our stream that takes nothing for this long, with the queue full, is stuck. */
+export const STUCK_MS = 1000;
+/** Bytes of one line the parser gets at most (more than the line splitter keeps: 4 x MAX_LINE_CHARS). */
+export const LINE_KEEP = 1 << 17;
 
 // Control words (Int32) per stream.
-const C_HEAD = 0, C_TAIL = 1, C_PARSE = 2, C_GAPS = 3, C_CLOSED = 4, C_MIDLINE = 5, C_EOF = 6, C_RHEAD = 7, C_RTAIL = 8, C_ERRNO = 9;
+const C_HEAD = 0, C_TAIL = 1, C_PARSE = 2, C_GAPS = 3, C_CLOSED = 4, C_MIDLINE = 5, C_EOF = 6, C_RHEAD = 7, C_RTAIL = 8, C_ERRNO = 9,
+  C_DRAINING = 10, C_WAKE = 11;
 // Counters (Float64) per stream.
 const N_WRITTEN = 0, N_DROPPED = 1, N_READ = 2;
 
@@ -48,7 +61,7 @@ const errno = () => peek.i32(errnoPtr, 0);
 const EINTR = 4, EAGAIN = 11, EINVAL = 22, EOPNOTSUPP = 95, RWF_NOWAIT = 8;
 
 self.onmessage = (e) => {
-  const { inFd, outFd, ctlBuf, numBuf, ringBuf, recBuf, ringBytes, records, maxQueued } = e.data;
+  const { inFd, outFd, ctlBuf, numBuf, ringBuf, recBuf, ringBytes, records, maxQueued, stuckMs, lineKeep } = e.data;
   const ctl = new Int32Array(ctlBuf);
   const num = new Float64Array(numBuf);
   const ring = new Uint8Array(ringBuf);
@@ -66,6 +79,8 @@ self.onmessage = (e) => {
   let closed = false;
   const queue = [];        // output waiting for our stream
   let queued = 0;
+  let stuck = false;       // the reader took nothing for stuckMs with the queue full
+  let lineLen = 0;         // bytes of the current (unfinished) line seen so far
   const origin = performance.timeOrigin;
 
   const fail = (err) => {
@@ -93,7 +108,8 @@ self.onmessage = (e) => {
     }
   };
   const enqueue = (start, n) => {
-    if (queued + n > maxQueued) { num[${N_DROPPED}] += n; return; }
+    // Beyond the queue's size only while the reader is stuck: otherwise reading pauses (below).
+    if (stuck && queued + n > maxQueued) { num[${N_DROPPED}] += n; return; }
     queue.push(buf.slice(start, start + n));
     queued += n;
   };
@@ -103,9 +119,10 @@ self.onmessage = (e) => {
       const w = put(ptr(q), q.length);
       if (closed) return;
       if (w < 0) return;
+      if (w > 0) stuck = false;
       num[${N_WRITTEN}] += w;
       queued -= w;
-      if (w < q.length) { queue[0] = q.slice(w); return; }
+      if (w < q.length) { queue[0] = q.subarray(w); return; }
       queue.shift();
     }
   };
@@ -121,28 +138,73 @@ self.onmessage = (e) => {
       off += w;
     }
   };
+  // First / last "\n" or "\r" in buf[0..n), -1 for none; a "\r" is looked for only
+  // where it could come first / last, so a chunk is scanned about once.
+  const firstBreak = (n) => {
+    const nl = buf.subarray(0, n).indexOf(10);
+    const cr = buf.subarray(0, nl < 0 ? n : nl).indexOf(13);
+    return cr < 0 ? nl : cr;
+  };
+  const lastBreak = (n) => {
+    const nl = buf.subarray(0, n).lastIndexOf(10);
+    const cr = buf.subarray(nl + 1, n).lastIndexOf(13);
+    return cr < 0 ? nl : nl + 1 + cr;
+  };
+  const copyIn = (from, to, at) => {
+    const n = to - from;
+    const pos = at & mask;
+    const first = Math.min(n, ringBytes - pos);
+    ring.set(buf.subarray(from, from + first), pos);
+    if (first < n) ring.set(buf.subarray(from + first, to), 0);
+    return (at + n) | 0;
+  };
   const toParser = (n) => {
     if (Atomics.load(ctl, ${C_PARSE}) === 0) return;
+    // What of buf[0..n) the parser needs: all of it, except the part of a line
+    // that runs on past lineKeep bytes (head = the current line's share of this chunk).
+    let headKeep = n, restFrom = n;
+    if (lineLen + n > lineKeep) {
+      const f = firstBreak(n);
+      const room = Math.max(0, lineKeep - lineLen);
+      if (f < 0) { headKeep = Math.min(n, room); lineLen += n; }
+      else { headKeep = Math.min(f, room); restFrom = f; lineLen = n - lastBreak(n) - 1; }
+    } else {
+      const l = lastBreak(n);
+      lineLen = l < 0 ? lineLen + n : n - l - 1;
+    }
+    const take = headKeep + (n - restFrom);
+    if (take === 0) return;
     const head = ctl[${C_HEAD}];
     const rhead = ctl[${C_RHEAD}];
-    if (((head - Atomics.load(ctl, ${C_TAIL})) | 0) + n > ringBytes || ((rhead - Atomics.load(ctl, ${C_RTAIL})) | 0) >= records) {
+    if (((head - Atomics.load(ctl, ${C_TAIL})) | 0) + take > ringBytes || ((rhead - Atomics.load(ctl, ${C_RTAIL})) | 0) >= records) {
       Atomics.add(ctl, ${C_GAPS}, 1);
       return;
     }
-    const at = head & mask;
-    const first = Math.min(n, ringBytes - at);
-    ring.set(buf.subarray(0, first), at);
-    if (first < n) ring.set(buf.subarray(first, n), 0);
-    const end = (head + n) | 0;
+    let end = copyIn(0, headKeep, head);
+    if (restFrom < n) end = copyIn(restFrom, n, end);
     const r = (rhead & (records - 1)) * 2;
     rec[r] = end;
     rec[r + 1] = origin + performance.now();
     Atomics.store(ctl, ${C_HEAD}, end);
     Atomics.store(ctl, ${C_RHEAD}, (rhead + 1) | 0);
+    // The main thread pulls less often while the output is quiet: a burst that
+    // fills half the ring asks it to pull now (once until it has pulled).
+    if ((((end - Atomics.load(ctl, ${C_TAIL})) | 0) > ringBytes >> 1 || ((rhead + 1 - Atomics.load(ctl, ${C_RTAIL})) | 0) > records >> 1)
+      && Atomics.compareExchange(ctl, ${C_WAKE}, 0, 1) === 0) postMessage("pull");
   };
 
   let lastRead = 0;
   for (;;) {
+    if (queued >= maxQueued && !closed && !stuck) {
+      // The queue is full: let the reader pace the child (as it would without
+      // us) as long as it takes something; one that takes nothing is stuck.
+      pfd[0] = outFd; pfd16[2] = 4; pfd16[3] = 0;
+      const r = S.poll(pfdPtr, 1, stuckMs);
+      if (r < 0 && errno() !== EINTR) { fail(errno()); continue; }
+      if (r === 0) stuck = true;
+      else if (r > 0) flushQueue();
+      continue;
+    }
     if (queue.length && !closed) {
       // Wait for the child's output or for room in ours, whichever comes first.
       pfd[0] = inFd; pfd16[2] = 1; pfd16[3] = 0;
@@ -167,12 +229,16 @@ self.onmessage = (e) => {
     if (now - lastRead < ${FLOOD_MS} && n < buf.length >> 2) S.usleep(${COALESCE_US});
     lastRead = performance.now();
   }
-  // End of the child's output: what is still queued gets a bounded last chance.
-  const until = Date.now() + 1000;
+  // End of the child's output: what is still queued is written out while the
+  // reader keeps taking it; a reader that takes nothing for stuckMs loses the rest.
+  Atomics.store(ctl, ${C_DRAINING}, 1);
+  let until = Date.now() + stuckMs;
   while (queue.length && !closed && Date.now() < until) {
     pfd[0] = outFd; pfd16[2] = 4; pfd16[3] = 0;
     S.poll(pfdPtr, 1, 50);
+    const before = queued;
     flushQueue();
+    if (queued < before) until = Date.now() + stuckMs;
   }
   if (queued) num[${N_DROPPED}] += queued;
   S.close(inFd);
@@ -212,19 +278,28 @@ export class FastStream {
     this.ctl[C_PARSE] = 1;
     this.worker = new Worker(workerUrl());
     this.finished = new Promise<void>((resolve) => {
-      this.worker.addEventListener("message", () => resolve());
+      this.worker.addEventListener("message", (e) => {
+        if ((e as MessageEvent).data === "pull") this.onWake?.();
+        else resolve();
+      });
       this.worker.addEventListener("error", () => resolve());
     });
-    this.worker.postMessage({ inFd, outFd, ctlBuf, numBuf, ringBuf, recBuf, ringBytes: RING_BYTES, records: RECORDS, maxQueued: MAX_QUEUED });
+    this.worker.postMessage({ inFd, outFd, ctlBuf, numBuf, ringBuf, recBuf, ringBytes: RING_BYTES, records: RECORDS, maxQueued: MAX_QUEUED,
+      stuckMs: STUCK_MS, lineKeep: LINE_KEEP });
     (this.worker as unknown as { unref?: () => void }).unref?.();
   }
 
-  /** Hands every chunk the copier has left for the parser, oldest first, with its arrival time. */
-  pull(onChunk: (chunk: Uint8Array, tMs: number) => void): void {
+  /** Called when the ring is half full (pull now rather than at the next timer). */
+  onWake: (() => void) | null = null;
+
+  /** Hands every chunk the copier has left for the parser, oldest first, with its arrival time; returns how many. */
+  pull(onChunk: (chunk: Uint8Array, tMs: number) => void): number {
     const ctl = this.ctl;
     const rhead = Atomics.load(ctl, C_RHEAD);
     let rtail = ctl[C_RTAIL];
-    if (rtail === rhead) return;
+    Atomics.store(ctl, C_WAKE, 0);
+    if (rtail === rhead) return 0;
+    const count = (rhead - rtail) | 0;
     let pos = ctl[C_TAIL];
     const mask = RING_BYTES - 1;
     while (rtail !== rhead) {
@@ -248,6 +323,7 @@ export class FastStream {
     }
     Atomics.store(ctl, C_TAIL, pos);
     Atomics.store(ctl, C_RTAIL, rtail);
+    return count;
   }
 
   /** Stops handing output to the parser (the start-up is over). */
@@ -262,6 +338,11 @@ export class FastStream {
 
   get eof(): boolean {
     return Atomics.load(this.ctl, C_EOF) === 1;
+  }
+
+  /** The child's output has ended and the copier is writing out what is still queued. */
+  get draining(): boolean {
+    return Atomics.load(this.ctl, C_DRAINING) === 1 && !this.eof;
   }
 
   get stats(): FastStreamStats {

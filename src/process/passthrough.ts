@@ -78,6 +78,8 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
 
 /** How often the main thread takes the fast pump's output for the parser. */
 export const PULL_MS = 20;
+/** While nothing arrives the interval doubles up to this (fewer wake-ups; a burst wakes the main thread at once). */
+export const PULL_MAX_MS = 250;
 
 /**
  * Both child streams through copier threads (./fast-pump.ts). The parser gets
@@ -88,7 +90,8 @@ export class FastPassthrough {
   readonly stdout: FastStream;
   readonly stderr: FastStream;
   readonly finished: Promise<void>[];
-  private timer: ReturnType<typeof setInterval> | null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private quiet = 0;
   private warned = false;
 
   constructor(fds: { out: number; err: number }, private onChunk: (stream: 1 | 2, chunk: Uint8Array, tMs: number) => void,
@@ -97,19 +100,28 @@ export class FastPassthrough {
     this.stderr = new FastStream(fds.err, 2);
     this.finished = [this.stdout.finished, this.stderr.finished];
     setStderrMidLineProbe(() => this.stderr.midLine);
-    this.timer = setInterval(() => this.pull(), PULL_MS);
-    this.timer.unref?.();
+    this.stdout.onWake = this.stderr.onWake = () => this.pull();
+    this.schedule(PULL_MS);
   }
 
-  /** Hands what the copiers have read since the last call to the parser. */
-  pull(): void {
-    this.stdout.pull((c, t) => this.onChunk(1, c, t));
-    this.stderr.pull((c, t) => this.onChunk(2, c, t));
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      const n = this.pull();
+      this.quiet = n > 0 ? 0 : Math.min(this.quiet + 1, 8);
+      if (this.timer) this.schedule(Math.min(PULL_MAX_MS, PULL_MS << this.quiet));
+    }, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Hands what the copiers have read since the last call to the parser; returns the number of chunks. */
+  pull(): number {
+    const n = this.stdout.pull((c, t) => this.onChunk(1, c, t)) + this.stderr.pull((c, t) => this.onChunk(2, c, t));
     flushIfAtLineBoundary();
     if (!this.warned && this.stdout.stats.closed) {
       this.warned = true;
       this.onClosed?.(errnoName(this.stdout.stats.errno));
     }
+    return n;
   }
 
   stopParsing(): void {
@@ -117,8 +129,13 @@ export class FastPassthrough {
     this.stderr.stopParsing();
   }
 
+  /** Resolves once every copier that has seen the end of the child's output has written out its queue. */
+  async drained(): Promise<void> {
+    await Promise.all([this.stdout, this.stderr].filter((s) => s.draining).map((s) => s.finished));
+  }
+
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.pull();
   }

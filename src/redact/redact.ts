@@ -19,7 +19,8 @@ const SECRET_SEGMENTS = new Set(["key", "apikey", "token", "secret", "password",
   "credentials", "auth", "authorization", "signature", "headers", "cookie"]);
 // Environment globs from the product's rule: *_API_KEY, *_SECRET*, *_TOKEN*.
 const SECRET_ENV = /_API_KEY$|_SECRET|_TOKEN|PASSWORD|^HF_TOKEN$|^HUGGING_FACE_HUB_TOKEN$|^OTEL_EXPORTER_OTLP_(?:TRACES_)?HEADERS$/i;
-const SHAPES: [RegExp, string][] = [
+type Replacement = string | ((match: string, ...groups: string[]) => string);
+const SHAPES: [RegExp, Replacement][] = [
   [/\b(https?|wss?|grpcs?|s3|gs):\/\/[^\s/@:]*:[^\s/@]*@/gi, `$1://${REDACTED}@`],
   [/\b(https?|wss?):\/\/[^\s/@]+@/gi, `$1://${REDACTED}@`],
   [/([?&](?:token|access_token|api[_-]?key|key|sig|signature|secret|password|auth)=)[^&\s'"]+/gi, `$1${REDACTED}`],
@@ -29,8 +30,11 @@ const SHAPES: [RegExp, string][] = [
   [/\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, REDACTED],
   [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
   [/\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g, REDACTED],
-  // Python reprs of secret-named keys, e.g. vLLM's "non-default args: {'api_key': 'x'}".
-  [/(['"]?(?:api_key|hf_token|token|password|secret|access_token)['"]?\s*[:=]\s*)(['"])(?:(?!\2).)+\2/gi, `$1$2${REDACTED}$2`],
+  // Python reprs of secret-named keys, e.g. vLLM's "non-default args: {'api_key': 'x'}",
+  // and the list form newer versions print ("'api_key': ['x', 'y']", "api_key=['x']").
+  [/(['"]?(?:api_keys?|hf_token|token|password|secret|access_token|auth_token|secret_key|access_key)['"]?\s*[:=]\s*)(['"])(?:(?!\2).)+\2/gi, `$1$2${REDACTED}$2`],
+  [/(['"]?(?:api_keys?|hf_token|token|password|secret|access_token|auth_token|secret_key|access_key)['"]?\s*[:=]\s*)\[([^\]\n]*)\]/gi,
+    (_m: string, key: string, list: string) => `${key}[${list.replace(/(['"])(?:(?!\1).)+\1/g, (q) => `${q[0]}${REDACTED}${q[0]}`)}]`],
 ];
 
 const knownValues = new Set<string>();
@@ -79,7 +83,7 @@ export function redactText(s: string): string {
   if (!s) return s;
   let out = s;
   if (valueRegex) out = out.replace(valueRegex, REDACTED);
-  for (const [re, rep] of SHAPES) out = out.replace(re, rep);
+  for (const [re, rep] of SHAPES) out = out.replace(re, rep as string);
   return out;
 }
 

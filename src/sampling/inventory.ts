@@ -1,6 +1,6 @@
 // Host inventory, once at start, as OpenTelemetry resource attributes.
-// systeminformation is imported lazily (dynamic import) and used only here,
-// off the hot path; GPUs are queried with one asynchronous nvidia-smi call
+// CPU, memory and OS come from /proc and /etc/os-release; systeminformation is
+// imported lazily only for the lspci fallback where no nvidia-smi exists; GPUs are queried with one asynchronous nvidia-smi call
 // (systeminformation's graphics() runs nvidia-smi with a blocking
 // execFileSync and only when lspci exists). Every source is optional and
 // individually time-bounded; hostInventory() never throws.
@@ -132,37 +132,62 @@ async function nvidiaInventory(timeoutMs: number): Promise<Attributes | string> 
   }
 }
 
-async function siInventory(): Promise<Attributes> {
+/** CPU, memory and OS from /proc/cpuinfo, /proc/meminfo and /etc/os-release (no processes spawned). */
+export function procInventory(cpuinfo: string | null, meminfo: string | null, osRelease: string | null): Attributes {
   const out: Attributes = {};
-  const si = (await import("systeminformation")) as unknown as {
-    cpu(): Promise<any>;
-    mem(): Promise<any>;
-    osInfo(): Promise<any>;
-    graphics(): Promise<any>;
-  };
-  const [cpu, mem, os] = await Promise.all([
-    si.cpu().catch(() => null),
-    si.mem().catch(() => null),
-    si.osInfo().catch(() => null),
-  ]);
-  if (cpu) {
-    const model = [cpu.manufacturer, cpu.brand].filter(Boolean).join(" ").trim();
-    if (model) out["host.cpu.model.name"] = model;
-    if (cpu.vendor) out["host.cpu.vendor.id"] = String(cpu.vendor);
-    if (cpu.family) out["host.cpu.family"] = String(cpu.family);
-    if (cpu.model) out["host.cpu.model.id"] = String(cpu.model);
-    if (cpu.stepping) out["host.cpu.stepping"] = String(cpu.stepping);
-    if (cpu.cores) out["vllm.startup.host.cpu.logical_count"] = Number(cpu.cores);
-    if (cpu.physicalCores) out["vllm.startup.host.cpu.physical_count"] = Number(cpu.physicalCores);
-    if (cpu.processors) out["vllm.startup.host.cpu.sockets"] = Number(cpu.processors);
+  if (cpuinfo) {
+    let logical = 0;
+    const first = new Map<string, string>();
+    const sockets = new Set<string>();
+    const cores = new Set<string>();
+    let phys = "0";
+    for (const line of cpuinfo.split("\n")) {
+      const c = line.indexOf(":");
+      if (c < 0) continue;
+      const k = line.slice(0, c).trim();
+      const v = line.slice(c + 1).trim();
+      if (k === "processor") logical++;
+      else if (k === "physical id") {
+        phys = v;
+        sockets.add(v);
+      } else if (k === "core id") cores.add(`${phys}/${v}`);
+      if (!first.has(k)) first.set(k, v);
+    }
+    const model = first.get("model name") ?? first.get("Hardware") ?? first.get("cpu model") ?? first.get("cpu");
+    if (model) out["host.cpu.model.name"] = model.replace(/\s+/g, " ");
+    const vendor = first.get("vendor_id") ?? first.get("CPU implementer");
+    if (vendor) out["host.cpu.vendor.id"] = vendor;
+    const family = first.get("cpu family") ?? first.get("CPU architecture");
+    if (family) out["host.cpu.family"] = family;
+    const modelId = first.get("model") ?? first.get("CPU part");
+    if (modelId) out["host.cpu.model.id"] = modelId;
+    const stepping = first.get("stepping") ?? first.get("CPU revision");
+    if (stepping) out["host.cpu.stepping"] = stepping;
+    if (logical > 0) out["vllm.startup.host.cpu.logical_count"] = logical;
+    if (cores.size > 0) out["vllm.startup.host.cpu.physical_count"] = cores.size;
+    out["vllm.startup.host.cpu.sockets"] = Math.max(1, sockets.size);
   }
-  if (mem?.total) out["vllm.startup.host.memory.total"] = Number(mem.total);
-  if (os) {
-    if (os.distro) out["os.name"] = String(os.distro);
-    if (os.distro) out["os.description"] = [os.distro, os.release, os.codename ? `(${os.codename})` : ""].filter(Boolean).join(" ");
-    if (os.kernel) out["os.version"] = String(os.kernel);
+  const mem = meminfo ? /^MemTotal:\s+(\d+)\s*kB/m.exec(meminfo) : null;
+  if (mem) out["vllm.startup.host.memory.total"] = Number(mem[1]) * 1024;
+  if (osRelease) {
+    const f: Record<string, string> = {};
+    for (const line of osRelease.split("\n")) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m) f[m[1]] = m[2].replace(/^(["'])(.*)\1$/, "$2");
+    }
+    if (f.NAME) {
+      out["os.name"] = f.NAME;
+      out["os.description"] = f.PRETTY_NAME || [f.NAME, f.VERSION_ID, f.VERSION_CODENAME ? `(${f.VERSION_CODENAME})` : ""].filter(Boolean).join(" ");
+    }
   }
   return out;
+}
+
+// Read directly rather than through systeminformation, whose cpu()/mem()/osInfo()
+// spawn several processes and cost some 30 ms of CPU at every start (bench/cpu-overhead.ts).
+async function siInventory(): Promise<Attributes> {
+  return procInventory(readProcText("/proc/cpuinfo"), readProcText("/proc/meminfo"),
+    readProcText("/etc/os-release") ?? readProcText("/usr/lib/os-release"));
 }
 
 async function siGraphics(): Promise<Attributes> {
@@ -203,7 +228,7 @@ export async function hostInventory(opts: InventoryOptions = {}): Promise<Attrib
     withTimeout(nvidiaInventory(timeoutMs), timeoutMs + 200),
   ]);
   if (si) Object.assign(out, si);
-  else out["vllm.startup.host.inventory.incomplete"] = `systeminformation did not answer within ${timeoutMs} ms`;
+  else out["vllm.startup.host.inventory.incomplete"] = `host inventory did not complete within ${timeoutMs} ms`;
   if (nv && typeof nv === "object") Object.assign(out, nv);
   else {
     const g = resolveTool("lspci") ? await withTimeout(siGraphics(), timeoutMs) : null;

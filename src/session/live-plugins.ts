@@ -73,6 +73,11 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
     // Feature warnings (unknown version, unreadable model dir) describe the
     // prediction's basis: they go on the root span, not into the user's terminal.
     const featureWarnings = (features.warnings ?? []).slice(0, 10);
+    // Except for an unusable --model: that is the tracer's own option, so it gets one line.
+    if (values.model) {
+      const bad = (features.warnings ?? []).find((w) => /^(?:model path |model .* not found|cannot read config\.json|no config\.json in|cannot list model directory)/.test(w));
+      if (bad) warn(`--model ${String(values.model)}: ${bad}`);
+    }
     const prediction = predict(features, loadActiveCoefficients(ctx.stateDir));
     const lp = new LivePredictor(prediction);
     const t0 = session.opts.t0;

@@ -28,20 +28,29 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
  * for every line of a DEBUG start-up.
  */
 export function recordMessageStart(line: string): number {
-  let i = 0;
-  let c = line.charCodeAt(0);
+  return messageStartIn(line, 0, line.length);
+}
+
+/**
+ * recordMessageStart for the line text[from, to) of a larger text, as an index
+ * into text. The character at `to` (if any) must be a line break: the literal
+ * comparisons below can then never match across it, and the searches are bounded.
+ */
+function messageStartIn(line: string, from: number, to: number): number {
+  let i = from;
+  let c = line.charCodeAt(from);
   if (c === ESC) {
-    i = line.indexOf("m", 1) + 1;
-    if (i === 0 || i > 16) return -1;
+    i = line.indexOf("m", from + 1) + 1;
+    if (i === 0 || i - from > 16 || i > to) return -1;
     c = line.charCodeAt(i);
   }
   if (c === LP) {
     const close = line.indexOf(")", i);
-    if (close < 0 || close - i > 80 || line.startsWith("(APIServer", i)) return -1;
+    if (close < 0 || close - i > 80 || close >= to || line.startsWith("(APIServer", i)) return -1;
     i = close + 1;
     if (line.charCodeAt(i) === ESC) {
       const m = line.indexOf("m", i);
-      if (m < 0 || m - i > 16) return -1;
+      if (m < 0 || m - i > 16 || m >= to) return -1;
       i = m + 1;
     }
     if (line.charCodeAt(i) !== SP) return -1;
@@ -74,8 +83,37 @@ export function recordMessageStart(line: string): number {
   i++;
   // [file:line] (v0.8+) or file:line] (older)
   const close = line.indexOf("] ", i);
-  if (close < 0 || close - i > 120) return -1;
+  if (close < 0 || close - i > 120 || close + 1 >= to) return -1;
   return close + 2;
+}
+
+/**
+ * skippable(text.slice(from, to)) without making the string: for a chunk's
+ * lines, split but not yet sliced (src/logparse/line-splitter.ts). `text[to]`,
+ * if it exists, must be a line break. The needle and colour searches run over
+ * the chunk once: the next match at or after a position is remembered, so a
+ * chunk with no needle costs one regex scan however many lines it holds.
+ */
+export function skippableIn(text: string, from: number, to: number): boolean {
+  const msg = messageStartIn(text, from, to);
+  if (msg < 0) return false;
+  return nextMatch(gate, text, msg) >= to && nextMatch(colour, text, msg) >= to;
+}
+
+interface Cursor { re: RegExp; text: string; at: number; pos: number }
+const gate: Cursor = { re: new RegExp(GATE.source, "g"), text: "", at: 0, pos: 0 };
+const colour: Cursor = { re: new RegExp(COLOUR.source, "g"), text: "", at: 0, pos: 0 };
+
+/** Start of the leftmost match at or after `from` (Infinity: none). */
+function nextMatch(c: Cursor, text: string, from: number): number {
+  // A match found searching from c.at that starts at or after `from` is also the leftmost from `from`.
+  if (c.text === text && c.at <= from && c.pos >= from) return c.pos;
+  c.re.lastIndex = from;
+  const m = c.re.exec(text);
+  c.text = text;
+  c.at = from;
+  c.pos = m ? m.index : Infinity;
+  return c.pos;
 }
 
 /** True when the tracker can safely not see `line`. */

@@ -3,7 +3,7 @@
 // the HTTP API serves, and the end of the start-up (spans, summary, blame).
 import { hostname } from "node:os";
 import { PhaseTracker, type FinalPhase, type TrackerResult } from "../phases/tracker.ts";
-import { LineSplitter } from "../logparse/line-splitter.ts";
+import { LineSplitter, MAX_LINE_CHARS } from "../logparse/line-splitter.ts";
 import { parentOf, type PhaseName } from "../phases/catalog.ts";
 import type { Attributes, PhaseRecord, StartupSnapshot } from "../state/types.ts";
 import type { TraceIds } from "../trace/trace-ids.ts";
@@ -13,7 +13,7 @@ import type { Summary } from "../trace/summary.ts";
 import type { DeliveryResult } from "../trace/deliver.ts";
 import { redactDeep } from "../redact/redact.ts";
 import { warn } from "../report/messages.ts";
-import { skippable } from "./prefilter.ts";
+import { skippableIn } from "./prefilter.ts";
 
 /** A line splitter whose chunks may carry the time they arrived (the fast pump reads them later). */
 export type TimedSplitter = LineSplitter & { pushAt(chunk: Uint8Array, tMs: number): void };
@@ -123,8 +123,8 @@ export class StartupSession {
     // failure marker the traceback that explains it is still on its way.
     // Lines that cannot matter to the tracker skip it (./prefilter.ts).
     const s = new LineSplitter((line) => {
-      if (!this.finalized && !skippable(line)) this.tracker.feedRaw(line, t);
-    }) as TimedSplitter;
+      if (!this.finalized) this.tracker.feedRaw(line, t);
+    }, MAX_LINE_CHARS, skippableIn) as TimedSplitter;
     const push = s.push.bind(s);
     s.push = (chunk: Uint8Array) => {
       t = nowMs();
@@ -150,7 +150,7 @@ export class StartupSession {
    * Live modes call this periodically.
    */
   pollEnd(graceMs = 1500): void {
-    if (this.finalized || !this.tracker.done) return;
+    if (this.finalizing || !this.tracker.done) return;
     if (this.tracker.failed) {
       const now = Date.now();
       this.failSeenAt ??= now;
@@ -218,7 +218,16 @@ export class StartupSession {
    * Ends the start-up (readiness, failure, child exit or end of input) once:
    * builds the spans, the summary and starts delivery.
    */
-  async finalize(how: "eof" | "exit" | "ready", exit?: { code: number | null; signal: string | null },
+  finalize(how: "eof" | "exit" | "ready", exit?: { code: number | null; signal: string | null },
+    imported?: TrackerResult): Promise<Finalized> {
+    // Once: a second call while the first is still building (it awaits imports) gets the same result.
+    this.finalizing ??= this.finalizeOnce(how, exit, imported);
+    return this.finalizing;
+  }
+
+  private finalizing: Promise<Finalized> | null = null;
+
+  private async finalizeOnce(how: "eof" | "exit" | "ready", exit?: { code: number | null; signal: string | null },
     imported?: TrackerResult): Promise<Finalized> {
     if (this.finalized) return this.finalized;
     for (const s of this.splitters) s.end();

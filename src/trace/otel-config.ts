@@ -99,10 +99,11 @@ export function readExportConfig(env: Record<string, string | undefined>, flags:
 
   let timeoutMs = 10_000;
   const tv = env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT;
+  const tname = env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT" : "OTEL_EXPORTER_OTLP_TIMEOUT";
   if (tv) {
     const n = Number(tv);
     if (Number.isFinite(n) && n > 0) timeoutMs = n;
-    else warnings.push(`OTEL_EXPORTER_OTLP_TIMEOUT=${tv}: not a positive number of milliseconds, using 10000`);
+    else warnings.push(`${tname}=${redactText(tv)}: not a positive number of milliseconds, using 10000`);
   }
 
   let resourceAttributes: Record<string, string> = {};

@@ -3,9 +3,10 @@
 // start-up trace may be lost.
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { startReceiver } from "../helpers/otlp-receiver.ts";
-import { LOGS, runTracer, tempStateDir, tracerCmd } from "../helpers/tracer.ts";
+import { LOGS, ROOT, runTracer, tempStateDir, tracerCmd } from "../helpers/tracer.ts";
 
 const QWEN = join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-qwen-0.5b.log");
 const replay = (speed = 200) => [...tracerCmd(), "replay", QWEN, "--speed", String(speed), "--exit-when-done"];
@@ -132,6 +133,59 @@ describe("our own output faults", () => {
     const code = await Promise.race([proc.exited, Bun.sleep(8000).then(() => -1)]);
     proc.kill("SIGKILL");
     expect(code).toBe(9);
+  }, 20_000);
+
+  test("a slow reader of our stdout loses nothing, even past the 32 MiB the copier queues", async () => {
+    // 64 MiB in a burst, read 1 MiB per 40 ms: the reader paces the child (as it would
+    // without the tracer) instead of the tracer dropping what does not fit.
+    const proc = Bun.spawn([...tracerCmd(), "--state-dir", tempStateDir(), "--quiet", "--no-history", "--",
+      process.execPath, join(ROOT, "test/fixtures/children/huge-line.ts")], { stdout: "pipe", stderr: "pipe" });
+    const errP = new Response(proc.stderr).text();
+    const hash = createHash("sha256");
+    let bytes = 0;
+    let sinceSleep = 0;
+    const reader = proc.stdout.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      hash.update(value);
+      bytes += value.length;
+      sinceSleep += value.length;
+      if (sinceSleep >= 1 << 20) {
+        sinceSleep = 0;
+        await Bun.sleep(40);
+      }
+    }
+    const err = await errP;
+    expect(await proc.exited).toBe(0);
+    const want = /child-sha256 ([0-9a-f]{64}) (\d+)/.exec(err)!;
+    expect(bytes).toBe(Number(want[2]));
+    expect(hash.digest("hex")).toBe(want[1]);
+  }, 30_000);
+
+  test("a stuck reader of our stdout holds a 40 MiB child up about a second at most, then output is dropped", async () => {
+    // Our stdout is a pipe to `sleep`, which never reads it (a Bun pipe would be read eagerly).
+    const proc = Bun.spawn(["sh", "-c", `{ "$@"; echo "tracer-exit $?" >&2; } | sleep 5`, "sh", ...tracerCmd(),
+      "--state-dir", tempStateDir(), "--no-history", "--", "sh", "-c", "head -c 41943040 /dev/zero; echo done >&2; exit 9"],
+    { stdout: "ignore", stderr: "pipe" });
+    const t0 = performance.now();
+    let err = "";
+    let doneAt = Infinity;
+    let exitAt = Infinity;
+    const reader = proc.stderr.getReader();
+    while (exitAt === Infinity) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      err += new TextDecoder().decode(value);
+      if (err.includes("done\n") && doneAt === Infinity) doneAt = performance.now() - t0;
+      if (err.includes("tracer-exit")) exitAt = performance.now() - t0;
+    }
+    reader.releaseLock();
+    expect(doneAt).toBeLessThan(4000); // STUCK_MS (1 s) plus start-up and copying, on a loaded machine
+    expect(exitAt).toBeLessThan(5000); // what is queued gets STUCK_MS more at the end, then the tracer exits
+    expect(err).toContain("tracer-exit 9");
+    expect(err).toMatch(/warning: \d+ bytes of the child's stdout could not be written/);
+    await proc.exited;
   }, 20_000);
 
   test("a grandchild holding the pipes open does not keep the tracer alive", async () => {

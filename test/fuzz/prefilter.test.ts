@@ -63,3 +63,60 @@ describe("prefilter", () => {
     expect(skippable("INFO 01-02 03:04:05 [a.py:2] Load\x1b[0ming weights took 1 seconds")).toBe(false);
   });
 });
+
+// The chunk form (skippableIn over a chunk's lines, unsliced) must decide
+// exactly as skippable does on each line, whatever else the chunk holds.
+import { skippableIn } from "../../src/session/prefilter.ts";
+import { LineSplitter } from "../../src/logparse/line-splitter.ts";
+
+describe("prefilter on whole chunks", () => {
+  const brk = fc.constantFrom("\n", "\r", "\r\n");
+  test("skippableIn(chunk, from, to) === skippable(line) for every line of random chunks", () => {
+    fc.assert(fc.property(fc.array(fc.tuple(line, brk), { maxLength: 60 }), (parts) => {
+      const text = parts.map(([l, b]) => l.replace(/[\r\n]/g, " ") + b).join("");
+      let from = 0;
+      for (const [l, b] of parts) {
+        const clean = l.replace(/[\r\n]/g, " ");
+        if (clean.length) expect(skippableIn(text, from, from + clean.length)).toBe(skippable(clean));
+        from += clean.length + b.length;
+      }
+    }), { numRuns: 300 });
+  });
+
+  test("a splitter with the chunk filter hands on exactly the lines skippable keeps, however the bytes are chunked", () => {
+    fc.assert(fc.property(fc.array(line, { maxLength: 120 }), fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 20 }), (lines, cuts) => {
+      const bytes = new TextEncoder().encode(lines.join("\n") + "\n");
+      const want: string[] = [];
+      const w = new LineSplitter((l) => { if (!skippable(l)) want.push(l); });
+      w.push(bytes);
+      w.end();
+      const got: string[] = [];
+      const s = new LineSplitter((l) => got.push(l), undefined, skippableIn);
+      let at = 0, k = 0;
+      while (at < bytes.length) {
+        const n = cuts[k++ % cuts.length];
+        s.push(bytes.subarray(at, at + n));
+        at += n;
+      }
+      s.end();
+      expect(got).toEqual(want);
+    }), { numRuns: 200 });
+  });
+
+  test("real logs: the same lines reach the tracker", () => {
+    for (const f of readdirSync(LOGS, { recursive: true }) as string[]) {
+      if (!f.endsWith(".log")) continue;
+      const bytes = readFileSync(join(LOGS, f));
+      const want: string[] = [];
+      const w = new LineSplitter((l) => { if (!skippable(l)) want.push(l); });
+      w.push(bytes);
+      w.end();
+      const got: string[] = [];
+      const s = new LineSplitter((l) => got.push(l), undefined, skippableIn);
+      for (let i = 0; i < bytes.length; i += 4096) s.push(bytes.subarray(i, i + 4096));
+      s.end();
+      expect(got.length).toBe(want.length);
+      expect(got).toEqual(want);
+    }
+  });
+});
