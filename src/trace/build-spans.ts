@@ -69,9 +69,14 @@ export function buildSpans(input: TraceInput): ReadableSpan[] {
       traceId: ids.traceId, spanId: ids.parentSpanId, traceFlags: ids.traceFlags || TraceFlags.SAMPLED, isRemote: true,
     });
   }
+  // Copied onto every span so that span-level queries (span metrics, fleet
+  // dashboards) can group phases by model, version and GPU type.
+  const gpuModels = input.resource["vllm.startup.gpu.models"];
+  const gpuModel = Array.isArray(gpuModels) && typeof gpuModels[0] === "string" ? gpuModels[0] : null;
   const common: Attributes = {
     ...(result.model ? { "vllm.startup.model": result.model } : {}),
     ...(result.engineVersion ? { "vllm.startup.engine.version": result.engineVersion } : {}),
+    ...(gpuModel ? { "vllm.startup.gpu.model": gpuModel } : {}),
   };
   const root = tracer.startSpan("vllm.startup", {
     kind: SpanKind.INTERNAL,
