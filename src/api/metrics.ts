@@ -186,6 +186,8 @@ export function renderStartupMetrics(snap: StartupSnapshot, counters: StartupCou
   ready.set({}, snap.outcome === "ready" ? 1 : 0);
 
   const slowCounts: Record<string, number> = {};
+  // Every phase seen so far starts at 0, so that increase() sees its first slow event.
+  for (const p of snap.phases) slowCounts[p.name] = 0;
   for (const s of snap.slow) slowCounts[s.phase] = (slowCounts[s.phase] ?? 0) + 1;
   for (const [phase, n] of Object.entries(counters.slowPhases ?? {})) {
     slowCounts[phase] = Math.max(slowCounts[phase] ?? 0, n);
