@@ -9,14 +9,7 @@ import { mkdtempSync, openSync, writeSync, closeSync, readFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startReceiver } from "../helpers/otlp-receiver.ts";
-import { LOGS, tempStateDir, tracerCmd } from "../helpers/tracer.ts";
-
-function freePort(): number {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const p = s.port!;
-  s.stop(true);
-  return p;
-}
+import { LOGS, tempStateDir, tracerCmd, freePort } from "../helpers/tracer.ts";
 
 const QWEN = join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-qwen-0.5b.log");
 

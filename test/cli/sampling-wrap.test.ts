@@ -2,7 +2,8 @@
 // stands for: a saturated core in bootstrap, the weights' bytes read in
 // load_weights, an idle KV-cache phase — read back from the exported spans.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { writeUncachedRandomFile } from "../helpers/files.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startReceiver } from "../helpers/otlp-receiver.ts";
@@ -14,16 +15,7 @@ let file = "";
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "st-sampling-wrap-"));
   file = join(dir, "model.safetensors");
-  const chunk = new Uint8Array(1024 * 1024);
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < SIZE / chunk.length; i++) {
-    for (let o = 0; o < chunk.length; o += 65536) crypto.getRandomValues(chunk.subarray(o, o + 65536));
-    parts.push(chunk.slice());
-  }
-  writeFileSync(file, Buffer.concat(parts));
-  // Evict just this file from the page cache, so load_weights reads storage.
-  await Bun.spawn(["dd", `of=${file}`, "oflag=nocache", "conv=notrunc,fdatasync", "count=0", "status=none"]).exited;
-  await Bun.spawn(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"]).exited;
+  await writeUncachedRandomFile(file, SIZE);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

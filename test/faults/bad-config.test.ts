@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runTracer, tempStateDir } from "../helpers/tracer.ts";
+import { runTracer, tempStateDir, freePort } from "../helpers/tracer.ts";
 
 // The child prints when it started (ms since the epoch), a line on each stream, and exits 7.
 // The slow one stays up a moment, long enough for the lazily loaded live features
@@ -93,13 +93,6 @@ describe("malformed options", () => {
 /** An environment for Bun.spawn: undefined removes a variable. */
 function spawnEnv(e: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as Record<string, string>;
-}
-
-function freePort(): number {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const p = s.port!;
-  s.stop(true);
-  return p;
 }
 
 /** A child that stays up until SIGTERM, so the API can be probed; returns its exit and the tracer's stderr. */

@@ -38,3 +38,11 @@ export function tempStateDir(): string {
   const { tmpdir } = require("node:os") as typeof import("node:os");
   return mkdtempSync(join(tmpdir(), "st-state-"));
 }
+
+/** A loopback port that was free a moment ago (for --listen in tests). */
+export function freePort(): number {
+  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}

@@ -7,15 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startReceiver } from "../helpers/otlp-receiver.ts";
-import { LOGS, runTracer, tempStateDir, tracerCmd } from "../helpers/tracer.ts";
+import { LOGS, runTracer, tempStateDir, tracerCmd, freePort } from "../helpers/tracer.ts";
 import { LLAMA2_7B_CONFIG, llamaTensors, makeModelDir, tmp } from "./fixtures.ts";
-
-function freePort(): number {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const p = s.port!;
-  s.stop(true);
-  return p;
-}
 
 const LLAMA_LOG = join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-llama2-7b-hf.log");
 

@@ -1,6 +1,7 @@
 // Real processes: a child burns one core, sleeps, then reads a large file.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { writeUncachedRandomFile } from "../helpers/files.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSampler } from "../../src/sampling/sampler.ts";
@@ -14,17 +15,7 @@ let file = "";
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sampling-phases-"));
   file = join(dir, "weights.bin");
-  // Real, incompressible content: fresh random bytes for every MiB.
-  const chunk = new Uint8Array(1024 * 1024);
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < SIZE / chunk.length; i++) {
-    for (let o = 0; o < chunk.length; o += 65536) crypto.getRandomValues(chunk.subarray(o, o + 65536));
-    parts.push(chunk.slice());
-  }
-  writeFileSync(file, Buffer.concat(parts));
-  // Push it out of the page cache (only this file), so the read phase hits storage.
-  await Bun.spawn(["dd", `of=${file}`, "oflag=nocache", "conv=notrunc,fdatasync", "count=0", "status=none"]).exited;
-  await Bun.spawn(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"]).exited;
+  await writeUncachedRandomFile(file, SIZE);
 });
 
 afterAll(() => {

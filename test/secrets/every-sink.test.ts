@@ -15,7 +15,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startReceiver, type ReceivedSpan } from "../helpers/otlp-receiver.ts";
-import { ROOT, runTracer, tempStateDir, tracerCmd } from "../helpers/tracer.ts";
+import { ROOT, runTracer, tempStateDir, tracerCmd, freePort } from "../helpers/tracer.ts";
 
 const CHILD = join(ROOT, "test", "fixtures", "children", "secret-vllm.ts");
 const URL_SECRET = "https://user:PLANTEDpass33@host/x?token=PLANTED44";
@@ -48,13 +48,6 @@ function expectClean(sink: string, text: string): void {
 /** An environment for Bun.spawn: undefined removes a variable. */
 function spawnEnv(e: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as Record<string, string>;
-}
-
-function freePort(): number {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const p = s.port!;
-  s.stop(true);
-  return p;
 }
 
 /** Everything a received span carries, as one searchable text. */
