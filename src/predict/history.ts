@@ -25,12 +25,9 @@ export interface HistoryRun {
   source?: "local" | "trace";
 }
 
-/** Default state directory: $STARTUP_TRACER_STATE_DIR, $XDG_STATE_HOME/startup-tracer, ~/.local/state/startup-tracer. */
-export function defaultStateDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.STARTUP_TRACER_STATE_DIR) return env.STARTUP_TRACER_STATE_DIR;
-  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, "startup-tracer");
-  return join(env.HOME || homedir(), ".local", "state", "startup-tracer");
-}
+// The state directory is decided in one place (src/state/state-dir.ts).
+export { defaultStateDir } from "../state/state-dir.ts";
+import { defaultStateDir } from "../state/state-dir.ts";
 
 /** Feature keys kept in the history (no paths, no warnings text with paths, nothing secret). */
 const KEPT_FEATURES: (keyof Features)[] = [
