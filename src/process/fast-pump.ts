@@ -38,6 +38,11 @@ const C_HEAD = 0, C_TAIL = 1, C_PARSE = 2, C_GAPS = 3, C_CLOSED = 4, C_MIDLINE =
 // Counters (Float64) per stream.
 const N_WRITTEN = 0, N_DROPPED = 1, N_READ = 2;
 
+/** Chunks that arrived within this long of each other reach the parser as one (see FastStream.pull). */
+const MERGE_MS = 2;
+/** At most this many bytes in one merged chunk. */
+const MERGE_MAX = 1 << 18;
+
 /** Reads closer together than this mean a flood of output (see below). */
 const FLOOD_MS = 2;
 /** The pause after a write during a flood, so that the next read takes what came meanwhile. */
@@ -146,6 +151,7 @@ self.onmessage = (e) => {
     return cr < 0 ? nl : cr;
   };
   const lastBreak = (n) => {
+    if (buf[n - 1] === 10) return n - 1; // the usual chunk: whole lines
     const nl = buf.subarray(0, n).lastIndexOf(10);
     const cr = buf.subarray(nl + 1, n).lastIndexOf(13);
     return cr < 0 ? nl : nl + 1 + cr;
@@ -158,7 +164,7 @@ self.onmessage = (e) => {
     if (first < n) ring.set(buf.subarray(from + first, to), 0);
     return (at + n) | 0;
   };
-  const toParser = (n) => {
+  const toParser = (n, now) => {
     if (Atomics.load(ctl, ${C_PARSE}) === 0) return;
     // What of buf[0..n) the parser needs: all of it, except the part of a line
     // that runs on past lineKeep bytes (head = the current line's share of this chunk).
@@ -184,7 +190,7 @@ self.onmessage = (e) => {
     if (restFrom < n) end = copyIn(restFrom, n, end);
     const r = (rhead & (records - 1)) * 2;
     rec[r] = end;
-    rec[r + 1] = origin + performance.now();
+    rec[r + 1] = origin + now;
     Atomics.store(ctl, ${C_HEAD}, end);
     Atomics.store(ctl, ${C_RHEAD}, (rhead + 1) | 0);
     // The main thread pulls less often while the output is quiet: a burst that
@@ -219,15 +225,15 @@ self.onmessage = (e) => {
     if (n === 0) break;
     num[${N_READ}] += n;
     ctl[${C_MIDLINE}] = buf[n - 1] === 10 ? 0 : 1;
+    const now = performance.now();
     output(n);
-    toParser(n);
+    toParser(n, now);
     // A child printing line after line (a DEBUG start-up) would cost two system
     // calls per line, as in cat. While the output comes that fast, wait a
     // moment after each write so that the next read takes many lines at once:
     // a line waits at most COALESCE_US longer, far below the 1 ms budget.
-    const now = performance.now();
     if (now - lastRead < ${FLOOD_MS} && n < buf.length >> 2) S.usleep(${COALESCE_US});
-    lastRead = performance.now();
+    lastRead = now;
   }
   // End of the child's output: what is still queued is written out while the
   // reader keeps taking it; a reader that takes nothing for stuckMs loses the rest.
@@ -302,25 +308,42 @@ export class FastStream {
     const count = (rhead - rtail) | 0;
     let pos = ctl[C_TAIL];
     const mask = RING_BYTES - 1;
-    while (rtail !== rhead) {
-      const r = (rtail & (RECORDS - 1)) * 2;
-      const end = this.rec[r] | 0;
-      const t = this.rec[r + 1];
-      const n = (end - pos) | 0;
-      const at = pos & mask;
+    // Chunks that arrived within MERGE_MS of the first of a run go to the parser
+    // as one (with that first arrival time): in a flood of small reads this is
+    // one decode and one line scan per run instead of per read.
+    let runFrom = pos;
+    let runT = NaN;
+    const emit = (from: number, to: number, t: number) => {
+      const n = (to - from) | 0;
+      if (n <= 0) return;
+      const at = from & mask;
       let chunk: Uint8Array;
-      if (at + n <= RING_BYTES) chunk = this.ring.slice(at, at + n);
+      // A view, not a copy: the copier reuses these bytes only after C_TAIL moves
+      // past them (below), and onChunk consumes a chunk before it returns (the
+      // line splitter decodes it at once; whoever keeps one copies it).
+      if (at + n <= RING_BYTES) chunk = this.ring.subarray(at, at + n);
       else {
         chunk = new Uint8Array(n);
         chunk.set(this.ring.subarray(at, RING_BYTES));
         chunk.set(this.ring.subarray(0, n - (RING_BYTES - at)), RING_BYTES - at);
       }
-      pos = end;
-      rtail = (rtail + 1) | 0;
       try {
         onChunk(chunk, t);
       } catch { /* a parser fault costs the trace, never the output */ }
+    };
+    while (rtail !== rhead) {
+      const r = (rtail & (RECORDS - 1)) * 2;
+      const end = this.rec[r] | 0;
+      const t = this.rec[r + 1];
+      if (!(t - runT <= MERGE_MS) || ((end - runFrom) | 0) > MERGE_MAX) {
+        emit(runFrom, pos, runT);
+        runFrom = pos;
+        runT = t;
+      }
+      pos = end;
+      rtail = (rtail + 1) | 0;
     }
+    emit(runFrom, pos, runT);
     Atomics.store(ctl, C_TAIL, pos);
     Atomics.store(ctl, C_RTAIL, rtail);
     return count;

@@ -80,6 +80,14 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
 export const PULL_MS = 20;
 /** While nothing arrives the interval doubles up to this (fewer wake-ups; a burst wakes the main thread at once). */
 export const PULL_MAX_MS = 250;
+/**
+ * While output arrives sparsely (an INFO start-up: a line every few ms or less
+ * often) the interval doubles up to this: each wake-up then takes several
+ * chunks at once. Chunks keep their arrival times, so only the parser's lag grows.
+ */
+export const PULL_SPARSE_MS = 250;
+/** Fewer chunks per ms than this is sparse output. */
+const SPARSE_PER_MS = 0.25;
 
 /**
  * Both child streams through copier threads (./fast-pump.ts). The parser gets
@@ -107,8 +115,15 @@ export class FastPassthrough {
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       const n = this.pull();
-      this.quiet = n > 0 ? 0 : Math.min(this.quiet + 1, 8);
-      if (this.timer) this.schedule(Math.min(PULL_MAX_MS, PULL_MS << this.quiet));
+      let next: number;
+      if (n === 0) {
+        this.quiet = Math.min(this.quiet + 1, 8);
+        next = Math.min(PULL_MAX_MS, Math.max(ms, PULL_MS << this.quiet));
+      } else {
+        this.quiet = 0;
+        next = n < ms * SPARSE_PER_MS ? Math.min(PULL_SPARSE_MS, ms * 2) : PULL_MS;
+      }
+      if (this.timer) this.schedule(next);
     }, ms);
     (this.timer as { unref?: () => void }).unref?.();
   }

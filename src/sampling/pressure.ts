@@ -22,7 +22,17 @@ export function parsePressureBuf(buf: Uint8Array, len: number): { some: number; 
   do {
     const isSome = s.at("some"), isFull = s.at("full");
     if (!isSome && !isFull) continue;
-    while (s.pos < len && buf[s.pos] !== 10 && !s.at("total=")) s.pos++;
+    // "total=" is where the line's first "t" is; found natively, then checked.
+    const eol = buf.indexOf(10, s.pos);
+    const lineEnd = eol < 0 || eol > len ? len : eol;
+    for (let t = buf.indexOf(116, s.pos); ; t = buf.indexOf(116, t + 1)) {
+      if (t < 0 || t >= lineEnd) {
+        s.pos = lineEnd;
+        break;
+      }
+      s.pos = t;
+      if (s.at("total=")) break;
+    }
     if (!s.at("total=")) continue;
     const v = s.int();
     if (isSome) some = v;

@@ -12,8 +12,69 @@
 import { RULES } from "../logparse/patterns.ts";
 
 const needles = [...new Set(RULES.map((r) => r.needle))];
-const GATE = new RegExp([...needles, "above exception", "Traceback"]
-  .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+const GATE_WORDS = [...needles, "above exception", "Traceback"];
+
+// The needle search: the start of the leftmost occurrence of any GATE_WORDS
+// at or after `from`. A regex alternation of ~60 literals tries every one at
+// every position (~45 ms over a 100k-line DEBUG start-up); this is Wu-Manber's
+// multi-pattern search instead: a window of the shortest word's length WIN slides
+// along, and the last two characters of the window (above 0xff folded to 0xff)
+// say how far it may jump without passing any word's start; where it may not
+// move, the words whose first WIN characters end in those two are checked with
+// startsWith (after a second table lookup on the window's first two
+// characters, which rules out nearly all of them). Windows are taken in order,
+// so the first word found is the leftmost. The few words shorter than
+// SHORT_LEN ("█", "eager", "args: ") are found with native indexOf searches.
+// Over the 8.8 MB of a 100k-line DEBUG start-up: ~13 ms instead of ~42 ms.
+const fold = (c: number) => (c > 0xff ? 0xff : c);
+/** Words shorter than this are searched for one by one with indexOf (native and fast; few words). */
+const SHORT_LEN = 8;
+const SHORT = [...new Set(GATE_WORDS.filter((w) => w.length < SHORT_LEN))];
+const LONG = [...new Set(GATE_WORDS.filter((w) => w.length >= SHORT_LEN))];
+const WIN = Math.min(...LONG.map((w) => w.length));
+const bigram = (w: string, j: number) => (fold(w.charCodeAt(j - 1)) << 8) | fold(w.charCodeAt(j));
+const SHIFT = new Uint8Array(1 << 16).fill(WIN - 1);
+const CANDIDATES: string[][] = [];
+// Second check before startsWith: the window's first two characters with its last two.
+const pairSlot = (first: number, last: number) => (Math.imul(first, 0x9e3779b1) ^ Math.imul(last, 0x85ebca6b)) >>> 16;
+const PAIRS = new Uint8Array(1 << 16);
+for (const w of LONG) {
+  PAIRS[pairSlot(bigram(w, 1), bigram(w, WIN - 1))] = 1;
+  for (let j = 1; j < WIN; j++) {
+    const g = bigram(w, j);
+    SHIFT[g] = Math.min(SHIFT[g], WIN - 1 - j);
+  }
+  (CANDIDATES[bigram(w, WIN - 1)] ??= []).push(w);
+}
+
+/** Start of the leftmost needle at or after `from` (Infinity: none). Exported for tests. */
+export function findNeedle(text: string, from: number): number {
+  let best = Infinity;
+  for (const w of SHORT) {
+    const i = text.indexOf(w, from);
+    if (i >= 0 && i < best) best = i;
+  }
+  const n = Math.min(text.length, best === Infinity ? text.length : best + WIN - 1);
+  let end = from + WIN - 1;
+  while (end < n) {
+    const c1 = text.charCodeAt(end), c0 = text.charCodeAt(end - 1);
+    const g = ((c0 > 0xff ? 0xff : c0) << 8) | (c1 > 0xff ? 0xff : c1);
+    const sh = SHIFT[g];
+    if (sh > 0) {
+      end += sh;
+      continue;
+    }
+    const start = end - WIN + 1;
+    const f0 = text.charCodeAt(start), f1 = text.charCodeAt(start + 1);
+    if (PAIRS[pairSlot(((f0 > 0xff ? 0xff : f0) << 8) | (f1 > 0xff ? 0xff : f1), g)] === 0) {
+      end++;
+      continue;
+    }
+    for (const w of CANDIDATES[g]) if (text.startsWith(w, start)) return start < best ? start : best;
+    end++;
+  }
+  return best;
+}
 // Anything anatomy.ts would strip as a colour code (it could hide a needle).
 const COLOUR = /\x1b|#033\[|\[[0-9]{1,2}(?:;[0-9]{1,2})*m/g;
 
@@ -97,12 +158,22 @@ function messageStartIn(line: string, from: number, to: number): number {
 export function skippableIn(text: string, from: number, to: number): boolean {
   const msg = messageStartIn(text, from, to);
   if (msg < 0) return false;
-  return nextMatch(gate, text, msg) >= to && nextMatch(colour, text, msg) >= to;
+  return nextNeedle(text, msg) >= to && nextMatch(colour, text, msg) >= to;
 }
 
 interface Cursor { re: RegExp; text: string; at: number; pos: number }
-const gate: Cursor = { re: new RegExp(GATE.source, "g"), text: "", at: 0, pos: 0 };
+const gate = { text: "", at: 0, pos: 0 };
 const colour: Cursor = { re: new RegExp(COLOUR.source, "g"), text: "", at: 0, pos: 0 };
+
+/** findNeedle(text, from), remembering the last answer as nextMatch does. */
+function nextNeedle(text: string, from: number): number {
+  const c = gate;
+  if (c.text === text && c.at <= from && c.pos >= from) return c.pos;
+  c.text = text;
+  c.at = from;
+  c.pos = findNeedle(text, from);
+  return c.pos;
+}
 
 /** Start of the leftmost match at or after `from` (Infinity: none). */
 function nextMatch(c: Cursor, text: string, from: number): number {
@@ -120,8 +191,7 @@ function nextMatch(c: Cursor, text: string, from: number): number {
 export function skippable(line: string): boolean {
   const from = recordMessageStart(line);
   if (from < 0) return false;
-  GATE.lastIndex = from;
-  if (GATE.test(line)) return false;
+  if (findNeedle(line, from) !== Infinity) return false;
   COLOUR.lastIndex = from;
   return !COLOUR.test(line);
 }
