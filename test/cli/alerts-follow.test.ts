@@ -75,6 +75,7 @@ describe("follow mode (sidecar)", () => {
     const port = freePort();
     const follower = Bun.spawn([...tracerCmd(), "follow", logPath, "--otlp-endpoint", rx.url, "--state-dir", tempStateDir(),
       "--listen", `127.0.0.1:${port}`, "--quiet", "--summary-json", join(dir, "s.json")], { stdout: "ignore", stderr: "pipe" });
+    try {
     let status = 0;
     for (let i = 0; i < 100 && status === 0; i++) {
       await Bun.sleep(50);
@@ -102,6 +103,10 @@ describe("follow mode (sidecar)", () => {
     expect(await follower.exited).toBe(0);
     const sum = JSON.parse(readFileSync(join(dir, "s.json"), "utf8"));
     expect(sum.outcome).toBe("ready");
-    rx.stop();
+    } finally {
+      // A failed assertion must not leave the sidecar running.
+      if (follower.exitCode === null) follower.kill("SIGKILL");
+      rx.stop();
+    }
   }, 60_000);
 });
