@@ -1,5 +1,5 @@
-// Per-thread CPU of the tracer (diagnostic): polls /proc/<pid>/task/*/stat until
-// the tracer exits and prints the last-seen utime+stime of each thread, by name.
+// Per-thread CPU of the tracer (diagnostic): polls /proc/<pid>/task/*/schedstat until
+// the tracer exits and prints the last-seen CPU time of each thread (ns precision), by name.
 //   bun bench/thread-cpu.ts [--lines 100000] [--seconds 5] [--level DEBUG]
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
@@ -22,11 +22,10 @@ const poll = () => {
   try { tids = readdirSync(`/proc/${proc.pid}/task`); } catch { return; }
   for (const tid of tids) {
     try {
-      const t = readFileSync(`/proc/${proc.pid}/task/${tid}/stat`, "latin1");
-      const close = t.lastIndexOf(")");
-      const name = t.slice(t.indexOf("(") + 1, close);
-      const f = t.slice(close + 2).split(" ");
-      last.set(tid, { name, ms: (Number(f[11]) + Number(f[12])) * 10 });
+      // schedstat's first field is the thread's time on a CPU in ns (stat's utime/stime tick at 10 ms).
+      const name = readFileSync(`/proc/${proc.pid}/task/${tid}/comm`, "latin1").trim();
+      const ns = Number(readFileSync(`/proc/${proc.pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]);
+      last.set(tid, { name, ms: Math.round(ns / 1e6) });
     } catch { /* gone */ }
   }
 };
@@ -36,4 +35,5 @@ clearInterval(iv);
 const ru = proc.resourceUsage()!;
 const by = new Map<string, number>();
 for (const { name, ms } of last.values()) by.set(name, (by.get(name) ?? 0) + ms);
+console.error([...last.values()].map((v) => `${v.name}=${v.ms}`).join(" "));
 console.log([...by].sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n}: ${ms}`).join(", "), `| total(rusage incl child) ${(Number(ru.cpuTime.total) / 1000).toFixed(0)}`);

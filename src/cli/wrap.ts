@@ -5,6 +5,7 @@ import type { StartedChild } from "../process/child.ts";
 import { FastPassthrough, OutputSink, pump } from "../process/passthrough.ts";
 import { nowMs } from "../process/child.ts";
 import { startReaper } from "../process/reaper.ts";
+import { beatPeriodMs, Heartbeat } from "../process/heartbeat.ts";
 import type { TraceIds } from "../trace/trace-ids.ts";
 import type { OptionValues } from "./options.ts";
 import { StartupSession, type Finalized, type TimedSplitter } from "../session/startup-session.ts";
@@ -53,12 +54,15 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   };
   let status: StatusLine | null = null;
   const closedWarning = (why: string) => warn(`own stdout closed (${why}); the child's output now goes only to the trace`);
+  // The main thread's one periodic timer: parser pulls, sampling and the end check share its wake-ups.
+  const sampleMs = values["sample-interval"] === undefined ? 100 : Number(values["sample-interval"]);
+  const beat = new Heartbeat(beatPeriodMs(sampleMs));
   let pumps: Promise<void>[];
   let fast: FastPassthrough | null = null;
   let outSink: OutputSink | null = null;
   if (child.fds) {
-    // Copier threads (src/process/fast-pump.ts); the parser takes their output every PULL_MS.
-    fast = new FastPassthrough(child.fds, feed, closedWarning);
+    // Copier threads (src/process/fast-pump.ts); the parser takes their output on every beat.
+    fast = new FastPassthrough(child.fds, feed, beat, closedWarning);
     pumps = fast.finished;
   } else {
     outSink = new OutputSink(process.stdout, closedWarning);
@@ -125,7 +129,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     },
   });
 
-  const live = loadLivePlugins(session, values, { pid: proc.pid, argv: child.argv, env: process.env, stateDir, mode: "wrap" })
+  const live = loadLivePlugins(session, values, { pid: proc.pid, argv: child.argv, env: process.env, stateDir, mode: "wrap", beat })
     .catch((e) => {
       warn(`live features unavailable: ${(e as Error).message}`);
       return null;
@@ -139,8 +143,8 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     });
   });
   // The start-up ends at readiness or failure, long before a server exits.
-  // Lines are checked as they are parsed (feed); this timer covers a failure's grace period.
-  const watch = setInterval(() => session!.pollEnd(), 250);
+  // Lines are checked as they are parsed (feed); this covers a failure's grace period.
+  const unwatch = beat.add(() => session!.pollEnd(), 250);
 
   await proc.exited;
   // The exit timeout counts from the child's exit, whatever happens after it.
@@ -149,7 +153,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   // Grandchildren may still hold the pipes open; do not wait for them for long.
   await Promise.race([Promise.all(pumps), Bun.sleep(500)]);
   fast?.pull();
-  clearInterval(watch);
+  unwatch();
   const signal = (proc.signalCode as string | null) ?? null;
   const code = exitStatus(proc.exitCode, signal);
   exitCode = code;
@@ -170,6 +174,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   await fast?.drained();
   status?.stop();
   fast?.stop();
+  beat.stop();
   stopReaper?.();
   const dropped = fast ? fast.stdout.stats.droppedBytes : outSink!.stats.droppedBytes;
   if (dropped) warn(`${dropped} bytes of the child's stdout could not be written to our stdout`);

@@ -8,6 +8,7 @@
 // read/write, see ./fast-pump.ts) and the stream pump below (Bun's pipes and
 // streams: used where the fast one is not available and with the status line).
 import { FastStream } from "./fast-pump.ts";
+import type { Heartbeat } from "./heartbeat.ts";
 import { flushIfAtLineBoundary, setStderrMidLineProbe } from "../report/messages.ts";
 
 export interface SinkStats {
@@ -76,19 +77,6 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
   }
 }
 
-/** How often the main thread takes the fast pump's output for the parser. */
-export const PULL_MS = 20;
-/** While nothing arrives the interval doubles up to this (fewer wake-ups; a burst wakes the main thread at once). */
-export const PULL_MAX_MS = 250;
-/**
- * While output arrives sparsely (an INFO start-up: a line every few ms or less
- * often) the interval doubles up to this: each wake-up then takes several
- * chunks at once. Chunks keep their arrival times, so only the parser's lag grows.
- */
-export const PULL_SPARSE_MS = 250;
-/** Fewer chunks per ms than this is sparse output. */
-const SPARSE_PER_MS = 0.25;
-
 /**
  * Both child streams through copier threads (./fast-pump.ts). The parser gets
  * each chunk with its arrival time; the tracer's own messages on stderr wait
@@ -98,34 +86,22 @@ export class FastPassthrough {
   readonly stdout: FastStream;
   readonly stderr: FastStream;
   readonly finished: Promise<void>[];
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private quiet = 0;
+  private unsubscribe: (() => void) | null;
   private warned = false;
 
+  /**
+   * The parser takes the copiers' output on every beat of `beat` (the main
+   * thread's one timer, shared with sampling), and at once when a copier's
+   * ring is half full.
+   */
   constructor(fds: { out: number; err: number }, private onChunk: (stream: 1 | 2, chunk: Uint8Array, tMs: number) => void,
-    private onClosed?: (why: string) => void) {
+    beat: Heartbeat, private onClosed?: (why: string) => void) {
     this.stdout = new FastStream(fds.out, 1);
     this.stderr = new FastStream(fds.err, 2);
     this.finished = [this.stdout.finished, this.stderr.finished];
     setStderrMidLineProbe(() => this.stderr.midLine);
     this.stdout.onWake = this.stderr.onWake = () => this.pull();
-    this.schedule(PULL_MS);
-  }
-
-  private schedule(ms: number): void {
-    this.timer = setTimeout(() => {
-      const n = this.pull();
-      let next: number;
-      if (n === 0) {
-        this.quiet = Math.min(this.quiet + 1, 8);
-        next = Math.min(PULL_MAX_MS, Math.max(ms, PULL_MS << this.quiet));
-      } else {
-        this.quiet = 0;
-        next = n < ms * SPARSE_PER_MS ? Math.min(PULL_SPARSE_MS, ms * 2) : PULL_MS;
-      }
-      if (this.timer) this.schedule(next);
-    }, ms);
-    (this.timer as { unref?: () => void }).unref?.();
+    this.unsubscribe = beat.add(() => this.pull());
   }
 
   /** Hands what the copiers have read since the last call to the parser; returns the number of chunks. */
@@ -150,8 +126,8 @@ export class FastPassthrough {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     this.pull();
   }
 }

@@ -10,6 +10,7 @@
 import type { Attributes } from "../state/types.ts";
 import { A } from "./attributes.ts";
 import type { FieldRing } from "./ring.ts";
+import { keepBelowFTL } from "../process/jit-budget.ts";
 
 export const HOST_FIELDS = [
   "t", "dt", "cpuAll", "busiest", "saturated",
@@ -29,16 +30,19 @@ export const SATURATED = 0.9;
 
 const MiB = 1024 * 1024;
 
+/** Slow sources are read at least every this many ticks (sampler.ts), so interpolation looks this far for a reading. */
+export const MAX_SLOW_GAP = 100;
+
 /** Counter value at time x by linear interpolation between the surrounding samples. */
 export function interp(ring: FieldRing<HostField>, field: HostField, x: number): number {
   const n = ring.size;
   if (n === 0) return NaN;
   const j = ring.lowerBound("t", x);
-  // Nearest valid readings on each side (slow sources are read every other tick: NaN between).
+  // Nearest valid readings on each side (slow sources are read every few ticks: NaN between).
   let a = j - 1;
-  while (a >= 0 && a > j - 9 && Number.isNaN(ring.get(field, a))) a--;
+  while (a >= 0 && a > j - MAX_SLOW_GAP - 2 && Number.isNaN(ring.get(field, a))) a--;
   let b = j;
-  while (b < n && b < j + 8 && Number.isNaN(ring.get(field, b))) b++;
+  while (b < n && b < j + MAX_SLOW_GAP + 1 && Number.isNaN(ring.get(field, b))) b++;
   const okA = a >= 0 && !Number.isNaN(ring.get(field, a));
   const okB = b < n && !Number.isNaN(ring.get(field, b));
   if (!okA && !okB) return firstValid(ring, field, j, n);
@@ -242,3 +246,5 @@ export function summarizeGpus(rings: Map<number, FieldRing<GpuField>>, startMs: 
   }
   return out;
 }
+
+keepBelowFTL(interp);

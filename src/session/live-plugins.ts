@@ -10,6 +10,7 @@ import type { OptionValues } from "../cli/options.ts";
 import type { Attributes, SlowPhase } from "../state/types.ts";
 import type { SpanEvent } from "../trace/build-spans.ts";
 import { warn } from "../report/messages.ts";
+import type { Heartbeat } from "../process/heartbeat.ts";
 
 export interface LiveContext {
   pid: number | null;
@@ -17,6 +18,8 @@ export interface LiveContext {
   env: Record<string, string | undefined>;
   stateDir: string;
   mode: "wrap" | "follow";
+  /** The main thread's shared timer (wrap mode): sampling ticks ride on it. */
+  beat?: Heartbeat;
 }
 
 export interface LiveHandle {
@@ -33,7 +36,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
   if (interval > 0) {
     try {
       const { createSampler, hostInventory } = await import("../sampling/index.ts");
-      const sampler = createSampler({ intervalMs: interval });
+      const sampler = createSampler({ intervalMs: interval, heartbeat: ctx.beat });
       if (ctx.pid) sampler.start(ctx.pid);
       setPid = (pid) => sampler.setRootPid(pid);
       let resource: Attributes = {};
