@@ -2,11 +2,8 @@
 # Bun comes from the npm registry as a pinned dev dependency.
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
-# JavaScriptCore's tier-up thresholds x64 in the binary: most of the tracer's
-# code is lukewarm (run every 100 ms, or once per phase) and compiling it costs
-# more CPU than it saves; only the parser's hot loops still reach the JIT.
-# Measured: ~23 % less tracer CPU in a 10 s INFO start-up, no loss in the
-# 100k-line DEBUG one (bench/RESULTS.md).
+# JavaScriptCore's tier-up thresholds x64 in the binary, until the child's
+# output turns into a flood (src/process/jit-policy.ts explains and measures).
 JIT_POLICY := 64
 
 .PHONY: all install build demo test e2e unit typecheck fit dashboards bench clean

@@ -6,6 +6,7 @@ import { FastPassthrough, OutputSink, pump } from "../process/passthrough.ts";
 import { nowMs } from "../process/child.ts";
 import { startReaper } from "../process/reaper.ts";
 import { beatPeriodMs, Heartbeat } from "../process/heartbeat.ts";
+import { noteOutput } from "../process/jit-policy.ts";
 import type { TraceIds } from "../trace/trace-ids.ts";
 import type { OptionValues } from "./options.ts";
 import { StartupSession, type Finalized, type TimedSplitter } from "../session/startup-session.ts";
@@ -45,6 +46,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   let errSplit: TimedSplitter | null = null;
   const pending: [number, Uint8Array, number][] = [];
   const feed = (stream: number, chunk: Uint8Array, t = nowMs()) => {
+    noteOutput(chunk.length);
     const s = stream === 1 ? outSplit : errSplit;
     if (s) {
       s.pushAt(chunk, t);

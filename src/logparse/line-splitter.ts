@@ -3,6 +3,8 @@
 // so a 64 MiB line without a newline costs a bounded amount of memory; the
 // passthrough of the bytes themselves happens elsewhere and is not affected.
 
+import { keepBelowFTL } from "../process/jit-budget.ts";
+
 export const MAX_LINE_CHARS = 16 * 1024;
 
 function firstBreak(b: Uint8Array): number {
@@ -95,3 +97,5 @@ export class LineSplitter {
     if (!this.skip?.(line, 0, line.length)) this.onLine(line);
   }
 }
+
+keepBelowFTL(LineSplitter.prototype.push, LineSplitter.prototype.pushText, (LineSplitter.prototype as unknown as { emit: () => void }).emit);

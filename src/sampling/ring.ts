@@ -4,6 +4,8 @@
 // up to the capacity as samples arrive, so a short start-up never allocates and
 // zeroes an hour's worth (several MB, some 10 ms of CPU at start).
 
+import { keepBelowFTL } from "../process/jit-budget.ts";
+
 export class FieldRing<F extends string> {
   readonly capacity: number;
   private readonly cols: Record<F, Float64Array>;
@@ -82,3 +84,5 @@ export class FieldRing<F extends string> {
     return lo;
   }
 }
+
+keepBelowFTL(FieldRing.prototype.get, FieldRing.prototype.lowerBound, FieldRing.prototype.push);

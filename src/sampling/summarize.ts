@@ -10,6 +10,7 @@
 import type { Attributes } from "../state/types.ts";
 import { A } from "./attributes.ts";
 import type { FieldRing } from "./ring.ts";
+import { keepBelowFTL } from "../process/jit-budget.ts";
 
 export const HOST_FIELDS = [
   "t", "dt", "cpuAll", "busiest", "saturated",
@@ -245,3 +246,5 @@ export function summarizeGpus(rings: Map<number, FieldRing<GpuField>>, startMs: 
   }
   return out;
 }
+
+keepBelowFTL(interp);

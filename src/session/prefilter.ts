@@ -10,6 +10,7 @@
 // tracker unchanged. In a 100k-line DEBUG start-up this skips most lines at a
 // fraction of the cost of parsing them.
 import { RULES } from "../logparse/patterns.ts";
+import { keepBelowFTL } from "../process/jit-budget.ts";
 
 const needles = [...new Set(RULES.map((r) => r.needle))];
 const GATE_WORDS = [...needles, "above exception", "Traceback"];
@@ -195,3 +196,5 @@ export function skippable(line: string): boolean {
   COLOUR.lastIndex = from;
   return !COLOUR.test(line);
 }
+
+keepBelowFTL(findNeedle, messageStartIn, skippableIn, nextNeedle, nextMatch, skippable);
