@@ -1,6 +1,6 @@
 // The child's whole process tree, found and tracked through /proc.
 //
-// Discovery. Every slow tick (about every 500 ms, see sampler.ts) the main thread's /proc/<pid>/task/<pid>/children of
+// Discovery. Every slow tick (about every 200 ms, see sampler.ts) the main thread's /proc/<pid>/task/<pid>/children of
 // every tracked process is read (cheap: one small file per process); every
 // `fullEvery` slow ticks (the sampler sets about every 2 s) the children files of all
 // threads are read, because a process may fork from any thread. Where the
@@ -289,7 +289,7 @@ export class ProcessTree {
   /** One sampling pass: refresh members, discover new processes, account exits. */
   /**
    * `slow` false: refresh CPU counters only, keeping the last I/O counters (cumulative) and
-   * skipping discovery; the sampler passes true about every 500 ms and at boundaries.
+   * skipping discovery; the sampler passes true about every 200 ms and at boundaries.
    */
   sample(slow = true): TreeTotals {
     this.readIo = slow;
