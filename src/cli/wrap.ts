@@ -2,7 +2,7 @@
 // else lazily. Nothing here may change how the child runs or how it exits.
 import { constants } from "node:os";
 import type { StartedChild } from "../process/child.ts";
-import { FastPassthrough, OutputSink, pump } from "../process/passthrough.ts";
+import { FastPassthrough, OutputSink, pump, pumpFd } from "../process/passthrough.ts";
 import { nowMs } from "../process/child.ts";
 import { startReaper } from "../process/reaper.ts";
 import { beatPeriodMs, Heartbeat } from "../process/heartbeat.ts";
@@ -62,17 +62,24 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   let pumps: Promise<void>[];
   let fast: FastPassthrough | null = null;
   let outSink: OutputSink | null = null;
+  let fallbackWhy: string | null = null;
   if (child.fds) {
-    // Copier threads (src/process/fast-pump.ts); the parser takes their output on every beat.
-    fast = new FastPassthrough(child.fds, feed, beat, closedWarning);
-    pumps = fast.finished;
-  } else {
+    try {
+      // Native copier threads (src/process/fast-pump.ts); the parser takes their output on every beat.
+      fast = new FastPassthrough(child.fds, feed, beat, closedWarning);
+    } catch (e) {
+      fallbackWhy = (e as Error).message; // reported once the session is set up (below)
+    }
+  }
+  if (fast) pumps = fast.finished;
+  else {
     outSink = new OutputSink(process.stdout, closedWarning);
     const errSink = new OutputSink(process.stderr);
-    pumps = [
-      pump(proc.stdout, outSink, (c) => { status?.clear(); feed(1, c); }),
-      pump(proc.stderr, errSink, (c) => { status?.clear(); childStderrChunk(c); feed(2, c); }),
-    ];
+    const onOut = (c: Uint8Array) => { status?.clear(); feed(1, c); };
+    const onErr = (c: Uint8Array) => { status?.clear(); childStderrChunk(c); feed(2, c); };
+    pumps = child.fds
+      ? [pumpFd(child.fds.out, outSink, onOut), pumpFd(child.fds.err, errSink, onErr)]
+      : [pump(proc.stdout, outSink, onOut), pump(proc.stderr, errSink, onErr)];
   }
 
   // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.
@@ -100,6 +107,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   learnSecrets(process.env, child.argv);
   const exportConfig = readExportConfig(process.env, { otlpEndpoint: values["otlp-endpoint"] as string | undefined });
   for (const w of exportConfig.warnings) warn(w);
+  if (fallbackWhy) warn(`native output copier unavailable (${fallbackWhy}); copying the child's output with Bun's streams`);
   const stateDir = (values["state-dir"] as string | undefined) ?? defaultStateDir();
   session = new StartupSession({
     ids, mode: "wrap", t0: child.startedAt, exportConfig, stateDir, command: child.argv,

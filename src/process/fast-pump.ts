@@ -1,9 +1,11 @@
-// The fast passthrough (Linux): one thread per child stream copies the child's
-// pipe to our own stdout/stderr with blocking read(2) and write(2) through
-// bun:ffi — two system calls per chunk, as `cat` does, and no JavaScript on the
-// main thread per chunk. What the parser needs is left, with each chunk's
-// arrival time, in a shared ring buffer that the main thread empties every
-// PULL_MS; that costs the parser a few ms of delay, never the child anything.
+// The fast passthrough (Linux x86-64): one native thread per child stream
+// copies the child's pipe to our own stdout/stderr with blocking read(2) and
+// write(2), as `cat` does. The thread's loop is C (./copier.c), compiled when
+// the tracer starts by the TinyCC that Bun embeds (bun:ffi cc, ~3 ms): a
+// JavaScript Worker doing the same cost 1.5-2x cat per line and ~30 ms to start
+// (bench/NOTES.md). What the parser needs is left, with each chunk's arrival
+// time, in a ring buffer that the main thread empties on its heartbeat; that
+// costs the parser up to one beat of delay, never the child anything.
 //
 // Never harm the server:
 // - the child's pipe is drained: when our own stream is full (a slow reader)
@@ -21,9 +23,12 @@
 //   The middle of an over-long line (beyond LINE_KEEP bytes, which the line
 //   splitter would drop anyway) is not copied into the ring, so a 64 MiB line
 //   cannot crowd out the marker lines that follow it;
-// - once the start-up has ended, nothing is copied into the ring at all.
+// - once the start-up has ended, nothing is copied into the ring at all;
+// - where the copier cannot be compiled or started, the caller copies the
+//   pipes with Bun's own streams instead (./passthrough.ts).
+import COPIER_SOURCE from "./copier.c" with { type: "text" };
 
-export const RING_BYTES = 1 << 20; // power of two; 50 MB/s at PULL_MS = 20 before the parser skips bytes
+export const RING_BYTES = 1 << 20; // power of two; a ring half full wakes the main thread early
 const RECORDS = 1 << 13;
 /** Output waiting for a slow reader of our own stream before the child is paced by it. */
 export const MAX_QUEUED = 32 << 20;
@@ -48,211 +53,6 @@ const FLOOD_MS = 2;
 /** The pause after a write during a flood, so that the next read takes what came meanwhile. */
 export const COALESCE_US = 250;
 
-const WORKER_SOURCE = String.raw`
-import { dlopen, FFIType, ptr, read as peek } from "bun:ffi";
-const T = FFIType;
-const libc = dlopen("libc.so.6", {
-  read: { args: [T.i32, T.ptr, T.u64], returns: T.i32 },
-  write: { args: [T.i32, T.ptr, T.u64], returns: T.i32 },
-  pwritev2: { args: [T.i32, T.ptr, T.i32, T.i64, T.i32], returns: T.i32 },
-  usleep: { args: [T.u32], returns: T.i32 },
-  poll: { args: [T.ptr, T.u64, T.i32], returns: T.i32 },
-  close: { args: [T.i32], returns: T.i32 },
-  __errno_location: { args: [], returns: T.ptr },
-});
-const S = libc.symbols;
-const errnoPtr = S.__errno_location();
-const errno = () => peek.i32(errnoPtr, 0);
-const EINTR = 4, EAGAIN = 11, EINVAL = 22, EOPNOTSUPP = 95, RWF_NOWAIT = 8;
-
-self.onmessage = (e) => {
-  const { inFd, outFd, ctlBuf, numBuf, ringBuf, recBuf, ringBytes, records, maxQueued, stuckMs, lineKeep } = e.data;
-  const ctl = new Int32Array(ctlBuf);
-  const num = new Float64Array(numBuf);
-  const ring = new Uint8Array(ringBuf);
-  const rec = new Float64Array(recBuf);
-  const mask = ringBytes - 1;
-  const buf = new Uint8Array(1 << 18);
-  const base = ptr(buf);
-  const iovBuf = new ArrayBuffer(16);
-  const iov32 = new Uint32Array(iovBuf);
-  const iovPtr = ptr(iov32);
-  const pfd = new Int32Array(4);
-  const pfd16 = new Int16Array(pfd.buffer);
-  const pfdPtr = ptr(pfd);
-  let nowait = true;       // our stream takes RWF_NOWAIT (a pipe); false: plain write
-  let closed = false;
-  const queue = [];        // output waiting for our stream
-  let queued = 0;
-  let stuck = false;       // the reader took nothing for stuckMs with the queue full
-  let lineLen = 0;         // bytes of the current (unfinished) line seen so far
-  const origin = performance.timeOrigin;
-
-  const fail = (err) => {
-    if (!closed) { closed = true; Atomics.store(ctl, ${C_ERRNO}, err); Atomics.store(ctl, ${C_CLOSED}, 1); }
-    num[${N_DROPPED}] += queued;
-    queue.length = 0;
-    queued = 0;
-  };
-  // Writes p[0..n) without blocking where the stream allows it; returns bytes written, -1 when it would block.
-  const put = (p, n) => {
-    for (;;) {
-      let w;
-      if (nowait) {
-        const a = p;
-        iov32[0] = a >>> 0; iov32[1] = Math.floor(a / 4294967296); iov32[2] = n >>> 0; iov32[3] = 0;
-        w = S.pwritev2(outFd, iovPtr, 1, -1, RWF_NOWAIT);
-      } else w = S.write(outFd, p, n);
-      if (w >= 0) return w;
-      const err = errno();
-      if (err === EINTR) continue;
-      if (err === EAGAIN) return -1;
-      if (nowait && (err === EOPNOTSUPP || err === EINVAL)) { nowait = false; continue; }
-      fail(err);
-      return n;
-    }
-  };
-  const enqueue = (start, n) => {
-    // Beyond the queue's size only while the reader is stuck: otherwise reading pauses (below).
-    if (stuck && queued + n > maxQueued) { num[${N_DROPPED}] += n; return; }
-    queue.push(buf.slice(start, start + n));
-    queued += n;
-  };
-  const flushQueue = () => {
-    while (queue.length && !closed) {
-      const q = queue[0];
-      const w = put(ptr(q), q.length);
-      if (closed) return;
-      if (w < 0) return;
-      if (w > 0) stuck = false;
-      num[${N_WRITTEN}] += w;
-      queued -= w;
-      if (w < q.length) { queue[0] = q.subarray(w); return; }
-      queue.shift();
-    }
-  };
-  const output = (n) => {
-    if (closed) { num[${N_DROPPED}] += n; return; }
-    if (queue.length) { enqueue(0, n); flushQueue(); return; }
-    let off = 0;
-    while (off < n) {
-      const w = put(base + off, n - off);
-      if (closed) { num[${N_DROPPED}] += n - off; return; }
-      if (w < 0) { enqueue(off, n - off); return; }
-      num[${N_WRITTEN}] += w;
-      off += w;
-    }
-  };
-  // First / last "\n" or "\r" in buf[0..n), -1 for none; a "\r" is looked for only
-  // where it could come first / last, so a chunk is scanned about once.
-  const firstBreak = (n) => {
-    const nl = buf.subarray(0, n).indexOf(10);
-    const cr = buf.subarray(0, nl < 0 ? n : nl).indexOf(13);
-    return cr < 0 ? nl : cr;
-  };
-  const lastBreak = (n) => {
-    if (buf[n - 1] === 10) return n - 1; // the usual chunk: whole lines
-    const nl = buf.subarray(0, n).lastIndexOf(10);
-    const cr = buf.subarray(nl + 1, n).lastIndexOf(13);
-    return cr < 0 ? nl : nl + 1 + cr;
-  };
-  const copyIn = (from, to, at) => {
-    const n = to - from;
-    const pos = at & mask;
-    const first = Math.min(n, ringBytes - pos);
-    ring.set(buf.subarray(from, from + first), pos);
-    if (first < n) ring.set(buf.subarray(from + first, to), 0);
-    return (at + n) | 0;
-  };
-  const toParser = (n, now) => {
-    if (Atomics.load(ctl, ${C_PARSE}) === 0) return;
-    // What of buf[0..n) the parser needs: all of it, except the part of a line
-    // that runs on past lineKeep bytes (head = the current line's share of this chunk).
-    let headKeep = n, restFrom = n;
-    if (lineLen + n > lineKeep) {
-      const f = firstBreak(n);
-      const room = Math.max(0, lineKeep - lineLen);
-      if (f < 0) { headKeep = Math.min(n, room); lineLen += n; }
-      else { headKeep = Math.min(f, room); restFrom = f; lineLen = n - lastBreak(n) - 1; }
-    } else {
-      const l = lastBreak(n);
-      lineLen = l < 0 ? lineLen + n : n - l - 1;
-    }
-    const take = headKeep + (n - restFrom);
-    if (take === 0) return;
-    const head = ctl[${C_HEAD}];
-    const rhead = ctl[${C_RHEAD}];
-    if (((head - Atomics.load(ctl, ${C_TAIL})) | 0) + take > ringBytes || ((rhead - Atomics.load(ctl, ${C_RTAIL})) | 0) >= records) {
-      Atomics.add(ctl, ${C_GAPS}, 1);
-      return;
-    }
-    let end = copyIn(0, headKeep, head);
-    if (restFrom < n) end = copyIn(restFrom, n, end);
-    const r = (rhead & (records - 1)) * 2;
-    rec[r] = end;
-    rec[r + 1] = origin + now;
-    Atomics.store(ctl, ${C_HEAD}, end);
-    Atomics.store(ctl, ${C_RHEAD}, (rhead + 1) | 0);
-    // The main thread pulls less often while the output is quiet: a burst that
-    // fills half the ring asks it to pull now (once until it has pulled).
-    if ((((end - Atomics.load(ctl, ${C_TAIL})) | 0) > ringBytes >> 1 || ((rhead + 1 - Atomics.load(ctl, ${C_RTAIL})) | 0) > records >> 1)
-      && Atomics.compareExchange(ctl, ${C_WAKE}, 0, 1) === 0) postMessage("pull");
-  };
-
-  let lastRead = 0;
-  for (;;) {
-    if (queued >= maxQueued && !closed && !stuck) {
-      // The queue is full: let the reader pace the child (as it would without
-      // us) as long as it takes something; one that takes nothing is stuck.
-      pfd[0] = outFd; pfd16[2] = 4; pfd16[3] = 0;
-      const r = S.poll(pfdPtr, 1, stuckMs);
-      if (r < 0 && errno() !== EINTR) { fail(errno()); continue; }
-      if (r === 0) stuck = true;
-      else if (r > 0) flushQueue();
-      continue;
-    }
-    if (queue.length && !closed) {
-      // Wait for the child's output or for room in ours, whichever comes first.
-      pfd[0] = inFd; pfd16[2] = 1; pfd16[3] = 0;
-      pfd[2] = outFd; pfd16[6] = 4; pfd16[7] = 0;
-      const r = S.poll(pfdPtr, 2, -1);
-      if (r < 0 && errno() !== EINTR) { fail(errno()); continue; }
-      if (pfd16[7] !== 0) flushQueue();
-      if (pfd16[3] === 0) continue;
-    }
-    const n = S.read(inFd, base, buf.length);
-    if (n < 0) { if (errno() === EINTR) continue; break; }
-    if (n === 0) break;
-    num[${N_READ}] += n;
-    ctl[${C_MIDLINE}] = buf[n - 1] === 10 ? 0 : 1;
-    const now = performance.now();
-    output(n);
-    toParser(n, now);
-    // A child printing line after line (a DEBUG start-up) would cost two system
-    // calls per line, as in cat. While the output comes that fast, wait a
-    // moment after each write so that the next read takes many lines at once:
-    // a line waits at most COALESCE_US longer, far below the 1 ms budget.
-    if (now - lastRead < ${FLOOD_MS} && n < buf.length >> 2) S.usleep(${COALESCE_US});
-    lastRead = now;
-  }
-  // End of the child's output: what is still queued is written out while the
-  // reader keeps taking it; a reader that takes nothing for stuckMs loses the rest.
-  Atomics.store(ctl, ${C_DRAINING}, 1);
-  let until = Date.now() + stuckMs;
-  while (queue.length && !closed && Date.now() < until) {
-    pfd[0] = outFd; pfd16[2] = 4; pfd16[3] = 0;
-    S.poll(pfdPtr, 1, 50);
-    const before = queued;
-    flushQueue();
-    if (queued < before) until = Date.now() + stuckMs;
-  }
-  if (queued) num[${N_DROPPED}] += queued;
-  S.close(inFd);
-  Atomics.store(ctl, ${C_EOF}, 1);
-  postMessage("eof");
-};
-`;
-
 export interface FastStreamStats {
   bytes: number;
   droppedBytes: number;
@@ -263,36 +63,111 @@ export interface FastStreamStats {
   parserGaps: number;
 }
 
-/** One child stream copied by its own thread. */
+type Ffi = typeof import("bun:ffi");
+interface Copier {
+  ffi: Ffi;
+  newBlock: (ringBytes: number, records: number) => number | null;
+  start: (block: number) => number;
+  monoMs: () => number;
+  pipe: () => [number, number];
+}
+let copier: Copier | null = null;
+
+/**
+ * Compiles ./copier.c (once). The source goes to TinyCC through a memfd, so no
+ * file is written anywhere (the state directory may be full or read-only).
+ * Throws where that is not possible: not Linux x86-64, no memfd, no cc.
+ */
+function loadCopier(): Copier {
+  if (copier) return copier;
+  if (process.platform !== "linux" || process.arch !== "x64") throw new Error(`no native copier on ${process.platform}/${process.arch}`);
+  if (process.env.STARTUP_TRACER_NATIVE_COPIER === "0") throw new Error("STARTUP_TRACER_NATIVE_COPIER=0");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ffi = require("bun:ffi") as Ffi;
+  const { dlopen, FFIType: T, ptr, cc } = ffi;
+  const libc = dlopen("libc.so.6", {
+    memfd_create: { args: [T.ptr, T.u32], returns: T.i32 },
+    write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+    close: { args: [T.i32], returns: T.i32 },
+    pipe2: { args: [T.ptr, T.i32], returns: T.i32 },
+  });
+  const S = libc.symbols;
+  const name = new TextEncoder().encode("startup-tracer-copier.c\0");
+  const fd = S.memfd_create(ptr(name), 1 /* MFD_CLOEXEC */);
+  if (fd < 0) throw new Error("memfd_create failed");
+  let lib;
+  try {
+    const src = new TextEncoder().encode(COPIER_SOURCE);
+    if (Number(S.write(fd, ptr(src), src.length)) !== src.length) throw new Error("cannot write the copier source");
+    lib = cc({
+      source: `/proc/self/fd/${fd}`,
+      symbols: {
+        st_new: { args: [T.i32, T.i32], returns: T.ptr },
+        st_start: { args: [T.ptr], returns: T.i32 },
+        st_mono_ms: { args: [], returns: T.f64 },
+      },
+    });
+  } finally {
+    S.close(fd);
+  }
+  const L = lib.symbols;
+  const fds = new Int32Array(2);
+  copier = {
+    ffi,
+    newBlock: (r, n) => (L.st_new(r, n) as number | null) || null,
+    start: (b) => L.st_start(b as unknown as import("bun:ffi").Pointer),
+    monoMs: () => L.st_mono_ms(),
+    pipe: () => {
+      if (S.pipe2(ptr(fds), 0o2004000 /* O_CLOEXEC | O_NONBLOCK */) !== 0) throw new Error("pipe2 failed");
+      return [fds[0], fds[1]];
+    },
+  };
+  return copier;
+}
+
+const HEADER = 256;
+
+/** One child stream copied by its own native thread. */
 export class FastStream {
   private ctl: Int32Array;
   private num: Float64Array;
   private ring: Uint8Array;
   private rec: Float64Array;
-  private worker: Worker;
   readonly finished: Promise<void>;
 
+  /** Starts the copier for inFd -> outFd; throws where it cannot (the caller falls back to Bun's streams). */
   constructor(inFd: number, outFd: number) {
-    const ctlBuf = new SharedArrayBuffer(16 * 4);
-    const numBuf = new SharedArrayBuffer(4 * 8);
-    const ringBuf = new SharedArrayBuffer(RING_BYTES);
-    const recBuf = new SharedArrayBuffer(RECORDS * 2 * 8);
-    this.ctl = new Int32Array(ctlBuf);
-    this.num = new Float64Array(numBuf);
-    this.ring = new Uint8Array(ringBuf);
-    this.rec = new Float64Array(recBuf);
+    const c = loadCopier();
+    const bytes = HEADER + RECORDS * 16 + RING_BYTES;
+    const block = c.newBlock(RING_BYTES, RECORDS);
+    if (!block) throw new Error("out of memory for the copier");
+    // A view on memory the C side owns (never freed: it lives as long as the process).
+    const ab = c.ffi.toArrayBuffer(block as unknown as import("bun:ffi").Pointer, 0, bytes);
+    this.ctl = new Int32Array(ab, 0, 16);
+    this.num = new Float64Array(ab, 64, 4);
+    const cfg = new Int32Array(ab, 96, 8);
+    this.rec = new Float64Array(ab, HEADER, RECORDS * 2);
+    this.ring = new Uint8Array(ab, HEADER + RECORDS * 16, RING_BYTES);
+    const [wakeR, wakeW] = c.pipe();
+    cfg.set([inFd, outFd, wakeW, RING_BYTES, RECORDS, MAX_QUEUED, STUCK_MS, LINE_KEEP]);
+    // Arrival times: CLOCK_MONOTONIC in the thread, on the clock of performance.timeOrigin + now().
+    new Float64Array(ab, 128, 1)[0] = performance.timeOrigin + performance.now() - c.monoMs();
+    new Int32Array(ab, 136, 2).set([FLOOD_MS, COALESCE_US]);
     this.ctl[C_PARSE] = 1;
-    this.worker = new Worker(workerUrl());
-    this.finished = new Promise<void>((resolve) => {
-      this.worker.addEventListener("message", (e) => {
-        if ((e as MessageEvent).data === "pull") this.onWake?.();
-        else resolve();
-      });
-      this.worker.addEventListener("error", () => resolve());
-    });
-    this.worker.postMessage({ inFd, outFd, ctlBuf, numBuf, ringBuf, recBuf, ringBytes: RING_BYTES, records: RECORDS, maxQueued: MAX_QUEUED,
-      stuckMs: STUCK_MS, lineKeep: LINE_KEEP });
-    (this.worker as unknown as { unref?: () => void }).unref?.();
+    if (c.start(block) !== 0) throw new Error("cannot start the copier thread");
+    // The wake pipe: "p" asks for a pull now (a ring half full); its end is the end of the copier.
+    this.finished = (async () => {
+      try {
+        const reader = Bun.file(wakeR).stream().getReader();
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          this.onWake?.();
+        }
+      } catch { /* the end, as far as we can tell */ }
+      // The stream's end may come before the EOF word is seen: wait for it briefly.
+      for (let i = 0; i < 50 && !this.eof; i++) await Bun.sleep(2);
+    })();
   }
 
   /** Called when the ring is half full (pull now rather than at the next timer). */
@@ -374,10 +249,4 @@ export class FastStream {
       errno: this.ctl[C_ERRNO], parserGaps: this.ctl[C_GAPS],
     };
   }
-}
-
-let url: string | null = null;
-function workerUrl(): string {
-  url ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-  return url;
 }

@@ -4,12 +4,13 @@
 // reads), output to it is dropped, counted and reported, while parsing and
 // tracing go on.
 //
-// Two implementations: FastPassthrough (Linux; copier threads doing blocking
-// read/write, see ./fast-pump.ts) and the stream pump below (Bun's pipes and
-// streams: used where the fast one is not available and with the status line).
+// Two implementations: FastPassthrough (Linux x86-64; native copier threads
+// doing blocking read/write, see ./fast-pump.ts) and the stream pump below
+// (Bun's pipes and streams: used where the fast one is not available, where
+// its copier cannot start, and with the status line).
 import { FastStream } from "./fast-pump.ts";
 import type { Heartbeat } from "./heartbeat.ts";
-import { flushIfAtLineBoundary, setStderrMidLineProbe } from "../report/messages.ts";
+import { childStderrChunk, flushIfAtLineBoundary, setStderrMidLineProbe } from "../report/messages.ts";
 
 export interface SinkStats {
   bytes: number;
@@ -77,6 +78,11 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
   }
 }
 
+/** The stream pump over a pipe the tracer made itself (when a native copier cannot start). */
+export function pumpFd(fd: number, sink: OutputSink, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  return pump(Bun.file(fd).stream() as ReadableStream<Uint8Array>, sink, onChunk);
+}
+
 /**
  * Both child streams through copier threads (./fast-pump.ts). The parser gets
  * each chunk with its arrival time; the tracer's own messages on stderr wait
@@ -84,7 +90,7 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
  */
 export class FastPassthrough {
   readonly stdout: FastStream;
-  readonly stderr: FastStream;
+  readonly stderr: FastStream | null;
   readonly finished: Promise<void>[];
   private unsubscribe: (() => void) | null;
   private warned = false;
@@ -96,17 +102,29 @@ export class FastPassthrough {
    */
   constructor(fds: { out: number; err: number }, private onChunk: (stream: 1 | 2, chunk: Uint8Array, tMs: number) => void,
     beat: Heartbeat, private onClosed?: (why: string) => void) {
-    this.stdout = new FastStream(fds.out, 1);
-    this.stderr = new FastStream(fds.err, 2);
-    this.finished = [this.stdout.finished, this.stderr.finished];
-    setStderrMidLineProbe(() => this.stderr.midLine);
-    this.stdout.onWake = this.stderr.onWake = () => this.pull();
+    this.stdout = new FastStream(fds.out, 1); // throws where no copier can start: the caller pumps both instead
+    let errDone: Promise<void>;
+    try {
+      this.stderr = new FastStream(fds.err, 2);
+      errDone = this.stderr.finished;
+      setStderrMidLineProbe(() => this.stderr!.midLine);
+      this.stderr.onWake = () => this.pull();
+    } catch {
+      // Only the second copier failed (no pipe or thread left): stderr goes through Bun's streams.
+      this.stderr = null;
+      errDone = pumpFd(fds.err, new OutputSink(process.stderr), (c) => {
+        childStderrChunk(c);
+        onChunk(2, c, performance.timeOrigin + performance.now());
+      });
+    }
+    this.finished = [this.stdout.finished, errDone];
+    this.stdout.onWake = () => this.pull();
     this.unsubscribe = beat.add(() => this.pull());
   }
 
   /** Hands what the copiers have read since the last call to the parser; returns the number of chunks. */
   pull(): number {
-    const n = this.stdout.pull((c, t) => this.onChunk(1, c, t)) + this.stderr.pull((c, t) => this.onChunk(2, c, t));
+    const n = this.stdout.pull((c, t) => this.onChunk(1, c, t)) + (this.stderr?.pull((c, t) => this.onChunk(2, c, t)) ?? 0);
     flushIfAtLineBoundary();
     if (!this.warned && this.stdout.stats.closed) {
       this.warned = true;
@@ -117,12 +135,12 @@ export class FastPassthrough {
 
   stopParsing(): void {
     this.stdout.stopParsing();
-    this.stderr.stopParsing();
+    this.stderr?.stopParsing();
   }
 
   /** Resolves once every copier that has seen the end of the child's output has written out its queue. */
   async drained(): Promise<void> {
-    await Promise.all([this.stdout, this.stderr].filter((s) => s.draining).map((s) => s.finished));
+    await Promise.all([this.stdout, this.stderr].filter((s) => s?.draining).map((s) => s!.finished));
   }
 
   stop(): void {

@@ -163,6 +163,25 @@ describe("our own output faults", () => {
     expect(hash.digest("hex")).toBe(want[1]);
   }, 30_000);
 
+  test("where the native copier cannot start, Bun's streams copy the child's pipes: byte-exact, and parsed", async () => {
+    const state = tempStateDir();
+    const summary = join(state, "summary.json");
+    const proc = Bun.spawn([...tracerCmd(), "--state-dir", state, "--summary-json", summary, "--no-history", "--",
+      process.execPath, join(ROOT, "test/fixtures/children/huge-line.ts")],
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env, STARTUP_TRACER_NATIVE_COPIER: "0" } });
+    const errP = new Response(proc.stderr).text();
+    const out = new Uint8Array(await new Response(proc.stdout).arrayBuffer());
+    const err = await errP;
+    expect(await proc.exited).toBe(0);
+    expect(err).toContain("native output copier unavailable (STARTUP_TRACER_NATIVE_COPIER=0)");
+    const want = /child-sha256 ([0-9a-f]{64}) (\d+)/.exec(err)!;
+    expect(out.length).toBe(Number(want[2]));
+    expect(createHash("sha256").update(out).digest("hex")).toBe(want[1]);
+    // The start-up log after the 64 MiB line reached the parser too.
+    const s = JSON.parse(readFileSync(summary, "utf8"));
+    expect(s.phases.map((p: { name: string }) => p.name)).toContain("load_weights");
+  }, 30_000);
+
   test("a stuck reader of our stdout holds a 40 MiB child up about a second at most, then output is dropped", async () => {
     // Our stdout is a pipe to `sleep`, which never reads it (a Bun pipe would be read eagerly).
     const proc = Bun.spawn(["sh", "-c", `{ "$@"; echo "tracer-exit $?" >&2; } | sleep 5`, "sh", ...tracerCmd(),
