@@ -1,7 +1,7 @@
 // Entry point. In wrap mode the child is started before anything else is
 // loaded: this module imports only the option table, the trace-id helper and
 // the spawner; everything else arrives by dynamic import afterwards.
-import { startChild } from "../process/child.ts";
+import { holdSignals, startChild } from "../process/child.ts";
 import { newTraceIds, traceparentFor } from "../trace/trace-ids.ts";
 import { helpText, parseOptions, UsageError, WRAP_OPTIONS } from "./options.ts";
 import { VERSION } from "../version.ts";
@@ -58,8 +58,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`startup-tracer: cannot start '${command[0]}': ${(e as Error).message}\n`);
     return 127;
   }
+  const held = holdSignals();
   const { runWrap } = await import("./wrap.ts");
-  return runWrap(child, values, ids);
+  return runWrap(child, values, ids, held.release);
 }
 
 // No top-level await: the binary is compiled to bytecode (CommonJS), which saves parsing

@@ -2,8 +2,8 @@
 // else lazily. Nothing here may change how the child runs or how it exits.
 import { constants } from "node:os";
 import type { StartedChild } from "../process/child.ts";
-import { FastPassthrough, OutputSink, pump, pumpFd } from "../process/passthrough.ts";
-import { nowMs } from "../process/child.ts";
+import { FastPassthrough, OutputSink, pump, pumpFd, type StreamPump } from "../process/passthrough.ts";
+import { FORWARDED_SIGNALS, nowMs } from "../process/child.ts";
 import { startReaper } from "../process/reaper.ts";
 import { beatPeriodMs, Heartbeat } from "../process/heartbeat.ts";
 import { noteOutput } from "../process/jit-policy.ts";
@@ -18,7 +18,6 @@ import { StatusLine } from "../report/status-line.ts";
 import { reportEnd } from "./report-end.ts";
 import { loadLivePlugins } from "../session/live-plugins.ts";
 
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 
 export function exitStatus(code: number | null, signal: string | null): number {
   if (signal) {
@@ -38,8 +37,28 @@ export function wantsStatusLine(values: OptionValues): boolean {
   return !!process.stderr.isTTY && !values["no-status"] && !values.quiet;
 }
 
-export async function runWrap(child: StartedChild, values: OptionValues, ids: TraceIds): Promise<number> {
+export async function runWrap(child: StartedChild, values: OptionValues, ids: TraceIds,
+  releaseHeldSignals: () => string[] = () => []): Promise<number> {
   const { proc } = child;
+  // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.
+  // Installed before any of the child's output is passed on: whoever has seen it may signal us.
+  let terms = 0;
+  const grace = Math.max(0, Number(values["kill-grace"] ?? 10)) * 1000;
+  const forward = (sig: string) => {
+    try {
+      proc.kill(sig as NodeJS.Signals);
+    } catch { /* already gone */ }
+    if (sig === "SIGTERM" && ++terms === 2) {
+      setTimeout(() => {
+        try {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, grace).unref();
+    }
+  };
+  for (const sig of FORWARDED_SIGNALS) process.on(sig, () => forward(sig));
+  for (const sig of releaseHeldSignals()) forward(sig); // arrived while this module was loading
+
   // Passthrough and parsing start before any other set-up work.
   let session: StartupSession | null = null;
   let outSplit: TimedSplitter | null = null;
@@ -60,6 +79,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   const sampleMs = values["sample-interval"] === undefined ? 100 : Number(values["sample-interval"]);
   const beat = new Heartbeat(beatPeriodMs(sampleMs));
   let pumps: Promise<void>[];
+  let streamPumps: StreamPump[] = [];
   let fast: FastPassthrough | null = null;
   let outSink: OutputSink | null = null;
   let fallbackWhy: string | null = null;
@@ -77,27 +97,10 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
     const errSink = new OutputSink(process.stderr);
     const onOut = (c: Uint8Array) => { status?.clear(); feed(1, c); };
     const onErr = (c: Uint8Array) => { status?.clear(); childStderrChunk(c); feed(2, c); };
-    pumps = child.fds
+    streamPumps = child.fds
       ? [pumpFd(child.fds.out, outSink, onOut), pumpFd(child.fds.err, errSink, onErr)]
       : [pump(proc.stdout, outSink, onOut), pump(proc.stderr, errSink, onErr)];
-  }
-
-  // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.
-  let terms = 0;
-  const grace = Math.max(0, Number(values["kill-grace"] ?? 10)) * 1000;
-  for (const sig of FORWARDED) {
-    process.on(sig, () => {
-      try {
-        proc.kill(sig);
-      } catch { /* already gone */ }
-      if (sig === "SIGTERM" && ++terms === 2) {
-        setTimeout(() => {
-          try {
-            if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-          } catch { /* gone */ }
-        }, grace).unref();
-      }
-    });
+    pumps = streamPumps.map((p) => p.done);
   }
 
   // As PID 1 (a container entrypoint), exited orphans are reaped (src/process/reaper.ts).
@@ -180,8 +183,8 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   }
   await Promise.race([live.then((l) => l?.stop()), Bun.sleep(200)]);
   // The child's output that a slow reader has not taken yet is still written
-  // out (the copier gives up by itself on a reader that takes nothing).
-  await fast?.drained();
+  // out (the copier, or the stream pump, gives up on a reader that takes nothing).
+  await Promise.all([fast?.drained(), ...streamPumps.map((p) => p.settle())]);
   status?.stop();
   fast?.stop();
   beat.stop();

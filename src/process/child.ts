@@ -71,3 +71,23 @@ export function startChild(argv: string[], env: Record<string, string | undefine
   const proc = Bun.spawn(argv, { stdin: "inherit", stdout: "pipe", stderr: "pipe", env: env as Record<string, string> });
   return { proc, startedAt, argv };
 }
+
+/** The signals the tracer forwards to the child. */
+export const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+/**
+ * Keeps the forwarded signals that arrive while wrap mode is still loading
+ * (their default action would end the tracer and orphan the child);
+ * `release` stops keeping them and returns them in order.
+ */
+export function holdSignals(): { release: () => string[] } {
+  const held: string[] = [];
+  const keep = (sig: string) => void held.push(sig);
+  for (const sig of FORWARDED_SIGNALS) process.on(sig, keep);
+  return {
+    release: () => {
+      for (const sig of FORWARDED_SIGNALS) process.off(sig, keep);
+      return held.splice(0);
+    },
+  };
+}

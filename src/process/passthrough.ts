@@ -8,7 +8,7 @@
 // doing blocking read/write, see ./fast-pump.ts) and the stream pump below
 // (Bun's pipes and streams: used where the fast one is not available, where
 // its copier cannot start, and with the status line).
-import { FastStream } from "./fast-pump.ts";
+import { FastStream, MAX_QUEUED, STUCK_MS } from "./fast-pump.ts";
 import type { Heartbeat } from "./heartbeat.ts";
 import { childStderrChunk, flushIfAtLineBoundary, setStderrMidLineProbe } from "../report/messages.ts";
 
@@ -18,69 +18,188 @@ export interface SinkStats {
   closed: boolean;
 }
 
-/** Never more than this much waiting for a slow reader before chunks are dropped. */
-const MAX_QUEUED = 32 * 1024 * 1024;
+/** At most this much is handed to Bun's stream at a time (see OutputSink). */
+const WINDOW = 1 << 20;
 
+/**
+ * Our own stdout or stderr under the stream pump. Bun's streams report no
+ * queue (writableLength stays 0 while write() returns false) and call every
+ * write's callback together once all is written, so the queue is kept here:
+ * at most WINDOW bytes are handed to the stream at a time, and the callback
+ * of the last one says the reader took them. As with the native copier, a
+ * reader that keeps taking output paces the child and loses nothing; one that
+ * takes nothing for STUCK_MS with the queue full is stuck, and only then is
+ * output dropped.
+ */
 export class OutputSink {
   readonly stats: SinkStats = { bytes: 0, droppedBytes: 0, closed: false };
+  /** Bytes accepted and not yet written (in flight or waiting here). */
+  queued = 0;
+  private waiting: Uint8Array[] = [];
+  private inFlight = 0;
+  private stuck = false;
+  private lastProgress = performance.now();
+  private waiters: (() => void)[] = [];
+
   constructor(private stream: NodeJS.WriteStream, private onClosed?: (why: string) => void) {
-    stream.on("error", (e: Error) => {
-      if (!this.stats.closed) {
-        this.stats.closed = true;
-        this.onClosed?.((e as NodeJS.ErrnoException).code ?? e.message);
-      }
-    });
+    stream.on("error", (e: Error) => this.close((e as NodeJS.ErrnoException).code ?? e.message));
   }
 
   write(chunk: Uint8Array): void {
-    if (this.stats.closed) {
-      this.stats.droppedBytes += chunk.byteLength;
+    const n = chunk.byteLength;
+    if (this.stats.closed || (this.stuck && this.queued + n > MAX_QUEUED)) {
+      this.stats.droppedBytes += n;
       return;
     }
-    const queued = (this.stream as unknown as { writableLength?: number }).writableLength ?? 0;
-    if (queued > MAX_QUEUED) {
-      this.stats.droppedBytes += chunk.byteLength;
-      return;
+    this.waiting.push(chunk);
+    this.queued += n;
+    this.send();
+  }
+
+  /** Hands the next window to the stream once the last one is written. */
+  private send(): void {
+    if (this.inFlight || !this.waiting.length || this.stats.closed) return;
+    this.lastProgress = performance.now(); // the reader's clock starts now
+    let n = 0;
+    const batch: Uint8Array[] = [];
+    while (this.waiting.length && (n === 0 || n + this.waiting[0].byteLength <= WINDOW)) {
+      const c = this.waiting.shift()!;
+      batch.push(c);
+      n += c.byteLength;
     }
+    this.inFlight = n;
     try {
-      this.stream.write(chunk);
-      this.stats.bytes += chunk.byteLength;
+      for (let i = 0; i < batch.length - 1; i++) this.stream.write(batch[i]);
+      this.stream.write(batch[batch.length - 1], (err?: Error | null) => {
+        if (err) return this.close((err as NodeJS.ErrnoException).code ?? err.message);
+        this.inFlight = 0;
+        this.queued -= n;
+        this.stats.bytes += n;
+        this.stuck = false;
+        this.wakeWaiters();
+        this.send();
+      });
     } catch (e) {
-      this.stats.closed = true;
-      this.stats.droppedBytes += chunk.byteLength;
-      this.onClosed?.((e as NodeJS.ErrnoException).code ?? String(e));
+      this.close((e as NodeJS.ErrnoException).code ?? String(e));
+    }
+  }
+
+  /** True when the caller should wait (`waitBelow`) before reading more of the child's output. */
+  get full(): boolean {
+    return this.queued >= MAX_QUEUED && !this.stats.closed && !this.stuck;
+  }
+
+  /**
+   * Resolves once the queue is below `limit` bytes, the stream is closed, or
+   * the reader has taken nothing for STUCK_MS (then the sink is stuck).
+   */
+  async waitBelow(limit: number): Promise<void> {
+    while (this.queued > limit && !this.stats.closed && !this.stuck) {
+      const idle = performance.now() - this.lastProgress;
+      if (idle >= STUCK_MS) {
+        this.stuck = true;
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, STUCK_MS - idle + 1);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Everything queued written out, or given up on a reader that takes nothing for STUCK_MS. */
+  drained(): Promise<void> {
+    return this.waitBelow(0);
+  }
+
+  private close(why: string): void {
+    if (this.stats.closed) return;
+    this.stats.closed = true;
+    this.stats.droppedBytes += this.queued; // what was queued is lost with the stream
+    this.queued = 0;
+    this.inFlight = 0;
+    this.waiting = [];
+    this.wakeWaiters();
+    this.onClosed?.(why);
+  }
+
+  private wakeWaiters(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+/**
+ * Copies a child stream to `sink` until its end; `onChunk` failures never stop
+ * the copy. A full sink pauses reading, so a slow reader paces the child as a
+ * pipe would.
+ */
+export class StreamPump {
+  /** "paced": waiting for our reader; "reading": waiting for the child; "done": at the end of the stream. */
+  state: "reading" | "paced" | "done" = "reading";
+  readonly done: Promise<void>;
+
+  constructor(stream: ReadableStream<Uint8Array>, readonly sink: OutputSink, onChunk: (chunk: Uint8Array) => void) {
+    this.done = this.run(stream, onChunk);
+  }
+
+  private async run(stream: ReadableStream<Uint8Array>, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    const reader = stream.getReader();
+    let parse = true;
+    for (;;) {
+      if (this.sink.full) {
+        this.state = "paced";
+        await this.sink.waitBelow(MAX_QUEUED / 2);
+      }
+      this.state = "reading";
+      let r;
+      try {
+        r = await reader.read();
+      } catch {
+        break;
+      }
+      if (r.done) break;
+      const chunk = r.value;
+      this.sink.write(chunk);
+      if (parse) {
+        try {
+          onChunk(chunk);
+        } catch {
+          parse = false; // a parser fault costs the trace, never the output
+        }
+      }
+    }
+    this.state = "done";
+  }
+
+  /**
+   * After the child has exited: resolves once what the child wrote is written
+   * out. A stream still open after `openMs` without data (a grandchild holds
+   * the pipe) is not waited for; a reader that takes nothing is (STUCK_MS).
+   */
+  async settle(openMs = 100): Promise<void> {
+    let waitingSince: number | null = null;
+    for (;;) {
+      if (this.state === "done" || this.sink.stats.closed) return this.sink.drained();
+      if (this.state === "reading") {
+        waitingSince ??= performance.now();
+        if (performance.now() - waitingSince > openMs) return this.sink.drained();
+      } else waitingSince = null;
+      await Bun.sleep(20);
     }
   }
 }
 
-/** Reads a child stream to its end; `onChunk` failures never stop the copy. */
-export async function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink,
-  onChunk: (chunk: Uint8Array) => void): Promise<void> {
-  const reader = stream.getReader();
-  let parse = true;
-  for (;;) {
-    let r;
-    try {
-      r = await reader.read();
-    } catch {
-      break;
-    }
-    if (r.done) break;
-    const chunk = r.value;
-    sink.write(chunk);
-    if (parse) {
-      try {
-        onChunk(chunk);
-      } catch {
-        parse = false; // a parser fault costs the trace, never the output
-      }
-    }
-  }
+/** The stream pump over Bun's own pipe to the child. */
+export function pump(stream: ReadableStream<Uint8Array>, sink: OutputSink, onChunk: (chunk: Uint8Array) => void): StreamPump {
+  return new StreamPump(stream, sink, onChunk);
 }
 
 /** The stream pump over a pipe the tracer made itself (when a native copier cannot start). */
-export function pumpFd(fd: number, sink: OutputSink, onChunk: (chunk: Uint8Array) => void): Promise<void> {
-  return pump(Bun.file(fd).stream() as ReadableStream<Uint8Array>, sink, onChunk);
+export function pumpFd(fd: number, sink: OutputSink, onChunk: (chunk: Uint8Array) => void): StreamPump {
+  return new StreamPump(Bun.file(fd).stream() as ReadableStream<Uint8Array>, sink, onChunk);
 }
 
 /**
@@ -94,6 +213,8 @@ export class FastPassthrough {
   readonly finished: Promise<void>[];
   private unsubscribe: (() => void) | null;
   private warned = false;
+  /** Where only the stderr copier could not start: the child's stderr under the stream pump. */
+  private errPump: StreamPump | null = null;
 
   /**
    * The parser takes the copiers' output on every beat of `beat` (the main
@@ -112,10 +233,11 @@ export class FastPassthrough {
     } catch {
       // Only the second copier failed (no pipe or thread left): stderr goes through Bun's streams.
       this.stderr = null;
-      errDone = pumpFd(fds.err, new OutputSink(process.stderr), (c) => {
+      this.errPump = pumpFd(fds.err, new OutputSink(process.stderr), (c) => {
         childStderrChunk(c);
         onChunk(2, c, performance.timeOrigin + performance.now());
       });
+      errDone = this.errPump.done;
     }
     this.finished = [this.stdout.finished, errDone];
     this.stdout.onWake = () => this.pull();
@@ -140,7 +262,8 @@ export class FastPassthrough {
 
   /** Resolves once every copier that has seen the end of the child's output has written out its queue. */
   async drained(): Promise<void> {
-    await Promise.all([this.stdout, this.stderr].filter((s) => s?.draining).map((s) => s!.finished));
+    await Promise.all([...[this.stdout, this.stderr].filter((s) => s?.draining).map((s) => s!.finished),
+      this.errPump?.settle()]);
   }
 
   stop(): void {

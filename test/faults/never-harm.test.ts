@@ -103,24 +103,6 @@ describe("backend faults", () => {
 });
 
 describe("our own output faults", () => {
-  test("our stdout closed (EPIPE): the child keeps running to its end, the trace still sees its output", async () => {
-    const state = tempStateDir();
-    const summary = join(state, "s.json");
-    const proc = Bun.spawn([...tracerCmd(), "--summary-json", summary, "--state-dir", state, "--quiet", "--no-history", "--",
-      "sh", "-c", `echo first; sleep 0.3; "$@"; echo child-finished >&2`, "sh", ...replay(100)], {
-      stdout: "pipe", stderr: "pipe", env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: "" } as Record<string, string>,
-    });
-    const reader = proc.stdout.getReader();
-    await reader.read();
-    await reader.cancel(); // closes our end of the tracer's stdout
-    const err = await new Response(proc.stderr).text();
-    expect(await proc.exited).toBe(0);
-    expect(err).toContain("child-finished");
-    expect(err).toContain("own stdout closed");
-    const s = await Bun.file(summary).json();
-    expect(s.outcome).toBe("ready"); // the records on stdout still reached the parser
-  }, 20_000);
-
   test("our stdout not read at all (a full pipe): the child is never blocked", async () => {
     // 8 MiB through a stdout nobody reads: the child finishes at once, the tracer exits with its status.
     const proc = Bun.spawn([...tracerCmd(), "--state-dir", tempStateDir(), "--quiet", "--no-history", "--",
@@ -134,34 +116,6 @@ describe("our own output faults", () => {
     proc.kill("SIGKILL");
     expect(code).toBe(9);
   }, 20_000);
-
-  test("a slow reader of our stdout loses nothing, even past the 32 MiB the copier queues", async () => {
-    // 64 MiB in a burst, read 1 MiB per 40 ms: the reader paces the child (as it would
-    // without the tracer) instead of the tracer dropping what does not fit.
-    const proc = Bun.spawn([...tracerCmd(), "--state-dir", tempStateDir(), "--quiet", "--no-history", "--",
-      process.execPath, join(ROOT, "test/fixtures/children/huge-line.ts")], { stdout: "pipe", stderr: "pipe" });
-    const errP = new Response(proc.stderr).text();
-    const hash = createHash("sha256");
-    let bytes = 0;
-    let sinceSleep = 0;
-    const reader = proc.stdout.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      hash.update(value);
-      bytes += value.length;
-      sinceSleep += value.length;
-      if (sinceSleep >= 1 << 20) {
-        sinceSleep = 0;
-        await Bun.sleep(40);
-      }
-    }
-    const err = await errP;
-    expect(await proc.exited).toBe(0);
-    const want = /child-sha256 ([0-9a-f]{64}) (\d+)/.exec(err)!;
-    expect(bytes).toBe(Number(want[2]));
-    expect(hash.digest("hex")).toBe(want[1]);
-  }, 30_000);
 
   test("where the native copier cannot start, Bun's streams copy the child's pipes: byte-exact, and parsed", async () => {
     const state = tempStateDir();
@@ -182,30 +136,80 @@ describe("our own output faults", () => {
     expect(s.phases.map((p: { name: string }) => p.name)).toContain("load_weights");
   }, 30_000);
 
-  test("a stuck reader of our stdout holds a 40 MiB child up about a second at most, then output is dropped", async () => {
-    // Our stdout is a pipe to `sleep`, which never reads it (a Bun pipe would be read eagerly).
-    const proc = Bun.spawn(["sh", "-c", `{ "$@"; echo "tracer-exit $?" >&2; } | sleep 5`, "sh", ...tracerCmd(),
-      "--state-dir", tempStateDir(), "--no-history", "--", "sh", "-c", "head -c 41943040 /dev/zero; echo done >&2; exit 9"],
-    { stdout: "ignore", stderr: "pipe" });
-    const t0 = performance.now();
-    let err = "";
-    let doneAt = Infinity;
-    let exitAt = Infinity;
-    const reader = proc.stderr.getReader();
-    while (exitAt === Infinity) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      err += new TextDecoder().decode(value);
-      if (err.includes("done\n") && doneAt === Infinity) doneAt = performance.now() - t0;
-      if (err.includes("tracer-exit")) exitAt = performance.now() - t0;
-    }
-    reader.releaseLock();
-    expect(doneAt).toBeLessThan(4000); // STUCK_MS (1 s) plus start-up and copying, on a loaded machine
-    expect(exitAt).toBeLessThan(5000); // what is queued gets STUCK_MS more at the end, then the tracer exits
-    expect(err).toContain("tracer-exit 9");
-    expect(err).toMatch(/warning: \d+ bytes of the child's stdout could not be written/);
-    await proc.exited;
-  }, 20_000);
+  // Both copiers: the native one, and Bun's streams where it cannot start.
+  for (const [how, env] of [["native copier", {}], ["Bun's streams", { STARTUP_TRACER_NATIVE_COPIER: "0" }]] as const) {
+    test(`our stdout closed (EPIPE): the child keeps running to its end, the trace still sees its output (${how})`, async () => {
+      const state = tempStateDir();
+      const summary = join(state, "s.json");
+      const proc = Bun.spawn([...tracerCmd(), "--summary-json", summary, "--state-dir", state, "--quiet", "--no-history", "--",
+        "sh", "-c", `echo first; sleep 0.3; "$@"; echo child-finished >&2`, "sh", ...replay(100)], {
+        stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env, OTEL_EXPORTER_OTLP_ENDPOINT: "" } as Record<string, string>,
+      });
+      const reader = proc.stdout.getReader();
+      await reader.read();
+      await reader.cancel(); // closes our end of the tracer's stdout
+      const err = await new Response(proc.stderr).text();
+      expect(await proc.exited).toBe(0);
+      expect(err).toContain("child-finished");
+      expect(err).toContain("own stdout closed");
+      const s = await Bun.file(summary).json();
+      expect(s.outcome).toBe("ready"); // the records on stdout still reached the parser
+    }, 20_000);
+
+    test(`a slow reader of our stdout loses nothing, even past the 32 MiB the copier queues (${how})`, async () => {
+      // 64 MiB in a burst, read 1 MiB per 40 ms: the reader paces the child (as it would
+      // without the tracer) instead of the tracer dropping what does not fit.
+      const proc = Bun.spawn([...tracerCmd(), "--state-dir", tempStateDir(), "--quiet", "--no-history", "--",
+        process.execPath, join(ROOT, "test/fixtures/children/huge-line.ts")], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+      const errP = new Response(proc.stderr).text();
+      const hash = createHash("sha256");
+      let bytes = 0;
+      let sinceSleep = 0;
+      const reader = proc.stdout.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        bytes += value.length;
+        sinceSleep += value.length;
+        if (sinceSleep >= 1 << 20) {
+          sinceSleep = 0;
+          await Bun.sleep(40);
+        }
+      }
+      const err = await errP;
+      expect(await proc.exited).toBe(0);
+      const want = /child-sha256 ([0-9a-f]{64}) (\d+)/.exec(err)!;
+      expect(bytes).toBe(Number(want[2]));
+      expect(hash.digest("hex")).toBe(want[1]);
+    }, 30_000);
+
+    test(`a stuck reader of our stdout holds a 40 MiB child up about a second at most, then output is dropped (${how})`, async () => {
+      // Our stdout is a pipe to `sleep`, which never reads it (a Bun pipe would be read eagerly).
+      const proc = Bun.spawn(["sh", "-c", `{ "$@"; echo "tracer-exit $?" >&2; } | sleep 5`, "sh", ...tracerCmd(),
+        "--state-dir", tempStateDir(), "--no-history", "--", "sh", "-c", "head -c 41943040 /dev/zero; echo done >&2; exit 9"],
+      { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
+      const t0 = performance.now();
+      let err = "";
+      let doneAt = Infinity;
+      let exitAt = Infinity;
+      const reader = proc.stderr.getReader();
+      while (exitAt === Infinity) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        err += new TextDecoder().decode(value);
+        if (err.includes("done\n") && doneAt === Infinity) doneAt = performance.now() - t0;
+        if (err.includes("tracer-exit")) exitAt = performance.now() - t0;
+      }
+      reader.releaseLock();
+      expect(doneAt).toBeLessThan(4000); // STUCK_MS (1 s) plus start-up and copying, on a loaded machine
+      expect(exitAt).toBeLessThan(5000); // what is queued gets STUCK_MS more at the end, then the tracer exits
+      expect(err).toContain("tracer-exit 9");
+      expect(err).toMatch(/warning: \d+ bytes of the child's stdout could not be written/);
+      await proc.exited;
+    }, 20_000);
+
+  }
 
   test("a grandchild holding the pipes open does not keep the tracer alive", async () => {
     const t0 = performance.now();
