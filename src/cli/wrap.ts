@@ -181,7 +181,9 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   } catch (e) {
     say(`could not finish the trace: ${(e as Error).message}`);
   }
-  await Promise.race([live.then((l) => l?.stop()), Bun.sleep(200)]);
+  // The live features finish loading (their option warnings are printed even for a child that
+  // exited at once) and stop, within what is left of the exit timeout.
+  await Promise.race([live.then((l) => l?.stop()), Bun.sleep(Math.max(200, deadline - Date.now()))]);
   // The child's output that a slow reader has not taken yet is still written
   // out (the copier, or the stream pump, gives up on a reader that takes nothing).
   await Promise.all([fast?.drained(), ...streamPumps.map((p) => p.settle())]);

@@ -7,17 +7,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runTracer, tempStateDir, freePort } from "../helpers/tracer.ts";
 
-// The child prints when it started (ms since the epoch), a line on each stream, and exits 7.
-// The slow one stays up a moment, long enough for the lazily loaded live features
-// (prediction, budgets) to have read their options on a loaded machine.
-const child = (slow: boolean) => ["sh", "-c", `echo "started $(date +%s%3N)"; echo child-out-line; echo child-err-line >&2; ${slow ? "sleep 1; " : ""}exit 7`];
+// The child prints when it started (ms since the epoch), a line on each stream, and exits 7 at
+// once: the warnings of the lazily loaded live features (prediction, budgets) still come.
+const CHILD = ["sh", "-c", `echo "started $(date +%s%3N)"; echo child-out-line; echo child-err-line >&2; exit 7`];
 const NO_ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_HEADERS: undefined,
   OTEL_RESOURCE_ATTRIBUTES: undefined, OTEL_EXPORTER_OTLP_PROTOCOL: undefined, OTEL_EXPORTER_OTLP_TIMEOUT: undefined };
 
 /** Runs the tracer around CHILD and checks what must hold whatever the configuration. */
-async function wrapWith(args: string[], env: Record<string, string | undefined> = {}, slow = false) {
+async function wrapWith(args: string[], env: Record<string, string | undefined> = {}) {
   const t0 = Date.now();
-  const r = await runTracer([...args, "--", ...child(slow)], { env: { ...NO_ENDPOINT, ...env }, timeoutMs: 15_000 });
+  const r = await runTracer([...args, "--", ...CHILD], { env: { ...NO_ENDPOINT, ...env }, timeoutMs: 15_000 });
   expect(r.code).toBe(7);
   const m = /^started (\d+)\nchild-out-line\n$/.exec(r.out);
   expect(m).not.toBeNull(); // stdout exactly what the child printed
@@ -63,7 +62,7 @@ describe("malformed OpenTelemetry variables", () => {
 describe("malformed options", () => {
   for (const spec of ["load_weights=fast", "nonsense", "=5s", "model_loading=-3s"]) {
     test(`--budget ${spec}`, async () => {
-      const { warnings } = await wrapWith(["--state-dir", tempStateDir(), "--no-history", "--budget", spec, "--budget", "total=1h"], {}, true);
+      const { warnings } = await wrapWith(["--state-dir", tempStateDir(), "--no-history", "--budget", spec, "--budget", "total=1h"]);
       const w = expectOneWarning(warnings, "--budget");
       expect(w).toContain(JSON.stringify(spec));
     }, 20_000);
@@ -77,7 +76,7 @@ describe("malformed options", () => {
     mkdirSync(dir);
     writeFileSync(join(dir, "config.json"), "{ broken json");
     for (const model of [file, dir, join(base, "missing")]) {
-      const { warnings } = await wrapWith(["--state-dir", tempStateDir(), "--no-history", "--model", model], {}, true);
+      const { warnings } = await wrapWith(["--state-dir", tempStateDir(), "--no-history", "--model", model]);
       const w = expectOneWarning(warnings, "--model");
       expect(w).toContain(model);
     }
