@@ -92,6 +92,9 @@ interface Chain {
 }
 
 const RANK_MAIN = "-";
+/** More distinct processes than any real deployment prints (TP x PP x DP workers, API servers). */
+export const MAX_RANKS = 1024;
+const RANK_OVERFLOW = "(other processes)";
 
 export class PhaseTracker {
   readonly t0: number;
@@ -99,6 +102,8 @@ export class PhaseTracker {
   private boundaries = new Map<string, number>();
   /** Per process: end of the latest phase (top level or sub-step) it reported. */
   private rankCursor = new Map<string, number>();
+  /** Distinct processes seen in the log (at most MAX_RANKS). */
+  private seenRanks = new Set<string>();
   /** End of the latest top-level phase of any process (t0 while none, if the start is known). */
   private globalCursor: number | undefined;
   private tb = new TracebackWatcher();
@@ -156,7 +161,7 @@ export class PhaseTracker {
   feed(line: LogLine, tMs: number): void {
     this.lineIdx++;
     if (tMs > this.lastT) this.lastT = tMs;
-    const key = line.proc ? `${line.proc} pid=${line.pid}` : RANK_MAIN;
+    const key = this.rankKey(line);
     if (line.proc !== null && !this.serverMode && line.proc.startsWith("APIServer")) this.serverMode = true;
     const hits = recognize(line, this.scratch);
     let tracebackStart = false;
@@ -248,6 +253,20 @@ export class PhaseTracker {
       case "traceback":
         return;
     }
+  }
+
+  /**
+   * The process a line came from. Hostile or garbled input can name a new pid
+   * on every line; beyond MAX_RANKS distinct processes the rest share one key,
+   * so the per-process maps here and in the traceback watcher stay bounded.
+   */
+  private rankKey(line: LogLine): string {
+    if (!line.proc) return RANK_MAIN;
+    const key = `${line.proc} pid=${line.pid}`;
+    if (this.seenRanks.has(key)) return key;
+    if (this.seenRanks.size >= MAX_RANKS) return RANK_OVERFLOW;
+    this.seenRanks.add(key);
+    return key;
   }
 
   private state(phase: string): PhaseState {

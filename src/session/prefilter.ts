@@ -48,12 +48,27 @@ for (const w of LONG) {
   (CANDIDATES[bigram(w, WIN - 1)] ??= []).push(w);
 }
 
+// The short words' searches run over the whole rest of a chunk, so their last answers are
+// kept per word (as nextMatch does): a chunk where every line holds a needle would
+// otherwise cost a scan of the rest of the chunk per line.
+const short = { text: "", at: new Float64Array(SHORT.length), pos: new Float64Array(SHORT.length) };
+
 /** Start of the leftmost needle at or after `from` (Infinity: none). Exported for tests. */
 export function findNeedle(text: string, from: number): number {
   let best = Infinity;
-  for (const w of SHORT) {
-    const i = text.indexOf(w, from);
-    if (i >= 0 && i < best) best = i;
+  if (short.text !== text) {
+    short.text = text;
+    short.at.fill(Infinity); // nothing known for this text
+  }
+  for (let k = 0; k < SHORT.length; k++) {
+    let p = short.pos[k];
+    if (!(short.at[k] <= from && p >= from)) {
+      const i = text.indexOf(SHORT[k], from);
+      p = i < 0 ? Infinity : i;
+      short.at[k] = from;
+      short.pos[k] = p;
+    }
+    if (p < best) best = p;
   }
   const n = Math.min(text.length, best === Infinity ? text.length : best + WIN - 1);
   let end = from + WIN - 1;

@@ -251,6 +251,27 @@ describe("memory stays bounded", () => {
     expect(f.result.phases.find((p) => p.name === "load_weights")?.durationS).toBe(1.25);
     checkSpans(buildSpans({ ids, result: f.result, mode: "wrap", serviceName: "fuzz", resource: {}, root: {}, phase: () => ({}) }));
   }, 20_000);
+
+  test("marker lines from 200k different pids keep the heap small, and the start-up is still traced", async () => {
+    const session = new StartupSession({ ids, mode: "wrap", t0: T0, exportConfig: disabled, stateDir: "/nonexistent", serverMode: true });
+    const s = session.newStream();
+    const before = heapAfterGc();
+    let t = T0;
+    for (let c = 0; c < 200; c++) {
+      let text = "";
+      for (let i = c * 1000; i < (c + 1) * 1000; i++) {
+        text += `(VllmWorker rank=${i} pid=${100000 + i}) INFO 01-02 03:04:05 [x.py:1] Starting to load model /m...\n` +
+          `(VllmWorker rank=${i} pid=${100000 + i}) INFO 01-02 03:04:05 [x.py:1] Traceback (most recent call last):\n`;
+      }
+      s.pushAt(enc.encode(text), (t += 1));
+    }
+    const growth = heapAfterGc() - before;
+    expect(growth).toBeLessThan(16 * 1024 * 1024);
+    s.pushAt(enc.encode("(VllmWorker rank=0 pid=100000) INFO 01-02 03:04:05 [x.py:1] Loading weights took 1.50 seconds\n"), (t += 1500));
+    const f = await session.finalize("exit", { code: 0, signal: null });
+    expect(f.result.phases.find((p) => p.name === "load_weights")?.durationS).toBe(1.5);
+    checkSpans(buildSpans({ ids, result: f.result, mode: "wrap", serviceName: "fuzz", resource: {}, root: {}, phase: () => ({}) }));
+  }, 30_000);
 });
 
 // ---- end to end ----------------------------------------------------------------
