@@ -138,6 +138,30 @@ describe("the child's exit status and signals", () => {
     });
   }
 
+  test("SIGTERM the moment the child exists (wrap mode still loading) is forwarded, never orphans the child", async () => {
+    const state = tempStateDir();
+    const pidFile = join(state, "child.pid");
+    const proc = Bun.spawn([...tracerCmd(), "--quiet", "--state-dir", state, "--",
+      "sh", "-c", `trap 'echo child got TERM; exit 41' TERM; echo $$ > "$0"; while :; do sleep 0.02; done`, pidFile],
+    { stdout: "pipe", stderr: "pipe" });
+    const outP = new Response(proc.stdout).text();
+    while (!existsSync(pidFile) || readFileSync(pidFile, "utf8").trim() === "") await Bun.sleep(1);
+    const childPid = Number(readFileSync(pidFile, "utf8").trim());
+    proc.kill("SIGTERM");
+    const code = await proc.exited;
+    // Either the child's trap ran (41), or the signal reached it before the trap was set (143).
+    expect([41, 143]).toContain(code);
+    if (code === 41) expect(await outP).toContain("child got TERM");
+    let alive = true;
+    try {
+      process.kill(childPid, 0);
+      process.kill(childPid, "SIGKILL"); // an orphan left by a failure: ours, ended by its PID
+    } catch {
+      alive = false;
+    }
+    expect(alive).toBe(false);
+  });
+
   test("a second SIGTERM is followed by SIGKILL after the grace period", async () => {
     const proc = Bun.spawn([...tracerCmd(), "--quiet", "--kill-grace", "0.5", "--state-dir", tempStateDir(), "--",
       BUN, join(ROOT, "test/fixtures/children/signals.ts"), "99"], { stdout: "pipe", stderr: "pipe" });
