@@ -13,7 +13,7 @@ import { StartupSession, type Finalized, type TimedSplitter } from "../session/s
 import { readExportConfig } from "../trace/otel-config.ts";
 import { learnSecrets, redactArgs } from "../redact/redact.ts";
 import { defaultStateDir } from "../state/state-dir.ts";
-import { childStderrChunk, say, setBeforeMessage, warn } from "../report/messages.ts";
+import { childStderrChunk, say, setBeforeMessage, setStderrWriter, warn } from "../report/messages.ts";
 import { StatusLine } from "../report/status-line.ts";
 import { reportEnd } from "./report-end.ts";
 import { loadLivePlugins } from "../session/live-plugins.ts";
@@ -93,10 +93,12 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   }
   if (fast) pumps = fast.finished;
   else {
-    outSink = new OutputSink(process.stdout, closedWarning);
-    const errSink = new OutputSink(process.stderr);
-    const onOut = (c: Uint8Array) => { status?.clear(); feed(1, c); };
-    const onErr = (c: Uint8Array) => { status?.clear(); childStderrChunk(c); feed(2, c); };
+    // The status line (on the same terminal) is cleared before any of the child's output is written.
+    outSink = new OutputSink(process.stdout, closedWarning, () => status?.clear());
+    const errSink = new OutputSink(process.stderr, undefined, () => status?.clear());
+    setStderrWriter((text) => errSink.writeText(text)); // our messages keep their place among the child's
+    const onOut = (c: Uint8Array) => feed(1, c);
+    const onErr = (c: Uint8Array) => { childStderrChunk(c); feed(2, c); };
     streamPumps = child.fds
       ? [pumpFd(child.fds.out, outSink, onOut), pumpFd(child.fds.err, errSink, onErr)]
       : [pump(proc.stdout, outSink, onOut), pump(proc.stderr, errSink, onErr)];
@@ -187,6 +189,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   // The child's output that a slow reader has not taken yet is still written
   // out (the copier, or the stream pump, gives up on a reader that takes nothing).
   await Promise.all([fast?.drained(), ...streamPumps.map((p) => p.settle())]);
+  setStderrWriter(null); // what follows is written directly, before the exit
   status?.stop();
   fast?.stop();
   beat.stop();

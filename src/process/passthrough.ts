@@ -10,7 +10,7 @@
 // its copier cannot start, and with the status line).
 import { FastStream, MAX_QUEUED, STUCK_MS } from "./fast-pump.ts";
 import type { Heartbeat } from "./heartbeat.ts";
-import { childStderrChunk, flushIfAtLineBoundary, setStderrMidLineProbe } from "../report/messages.ts";
+import { childStderrChunk, flushIfAtLineBoundary, setStderrMidLineProbe, setStderrWriter } from "../report/messages.ts";
 
 export interface SinkStats {
   bytes: number;
@@ -41,11 +41,27 @@ export class OutputSink {
   private lastProgress = performance.now();
   private waiters: (() => void)[] = [];
 
-  constructor(private stream: NodeJS.WriteStream, private onClosed?: (why: string) => void) {
+  /** `beforeChild` runs before each of the child's chunks is queued (the status line clears itself). */
+  constructor(private stream: NodeJS.WriteStream, private onClosed?: (why: string) => void,
+    private beforeChild?: () => void) {
     stream.on("error", (e: Error) => this.close((e as NodeJS.ErrnoException).code ?? e.message));
   }
 
   write(chunk: Uint8Array): void {
+    if (this.beforeChild) {
+      try {
+        this.beforeChild();
+      } catch { /* its fault is its own */ }
+    }
+    this.queue(chunk);
+  }
+
+  /** Our own text, queued behind the child's output (see setStderrWriter). */
+  writeText(text: string): void {
+    this.queue(Buffer.from(text));
+  }
+
+  private queue(chunk: Uint8Array): void {
     const n = chunk.byteLength;
     if (this.stats.closed || (this.stuck && this.queued + n > MAX_QUEUED)) {
       this.stats.droppedBytes += n;
@@ -233,7 +249,9 @@ export class FastPassthrough {
     } catch {
       // Only the second copier failed (no pipe or thread left): stderr goes through Bun's streams.
       this.stderr = null;
-      this.errPump = pumpFd(fds.err, new OutputSink(process.stderr), (c) => {
+      const errSink = new OutputSink(process.stderr);
+      setStderrWriter((text) => errSink.writeText(text)); // our messages keep their place among the child's
+      this.errPump = pumpFd(fds.err, errSink, (c) => {
         childStderrChunk(c);
         onChunk(2, c, performance.timeOrigin + performance.now());
       });

@@ -19,6 +19,25 @@ export function setQuietWarnings(q: boolean): void {
   quiet = q;
 }
 
+const direct = (text: string) => void process.stderr.write(text);
+let stderrWriter: (text: string) => void = direct;
+
+/**
+ * Where the tracer's own stderr output goes. Under the stream pump the child's
+ * stderr waits in a queue (src/process/passthrough.ts) and ours joins it there,
+ * so the two keep their order; null restores direct writes.
+ */
+export function setStderrWriter(fn: ((text: string) => void) | null): void {
+  stderrWriter = fn ?? direct;
+}
+
+/** The tracer's own bytes on stderr (messages, the status line); never throws. */
+export function writeStderr(text: string): void {
+  try {
+    stderrWriter(text);
+  } catch { /* stderr gone: nothing to do */ }
+}
+
 let midLineProbe: (() => boolean) | null = null;
 
 /** With the fast passthrough the child's stderr is written by another thread, which tells where it is. */
@@ -53,8 +72,8 @@ function flush(): void {
 function write(l: string): void {
   try {
     beforeWrite?.();
-    process.stderr.write(l);
-  } catch { /* stderr gone: nothing to do */ }
+  } catch { /* the status line's fault is its own */ }
+  writeStderr(l);
 }
 
 export function say(line: string): void {

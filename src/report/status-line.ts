@@ -2,6 +2,7 @@
 // ETA. It is cleared before any child output is passed through and redrawn
 // only after a quiet moment, so it never lands in the middle of a child line.
 import type { StartupSnapshot } from "../state/types.ts";
+import { writeStderr } from "./messages.ts";
 
 export class StatusLine {
   private shown = false;
@@ -17,9 +18,7 @@ export class StatusLine {
     this.lastOutput = Date.now();
     if (!this.shown) return;
     this.shown = false;
-    try {
-      process.stderr.write("\r\x1b[2K");
-    } catch { /* gone */ }
+    writeStderr("\r\x1b[2K");
   }
 
   private draw(): void {
@@ -34,10 +33,8 @@ export class StatusLine {
     const eta = s.eta_s !== null ? `  ETA ${Math.max(0, s.eta_s).toFixed(0)} s` : "";
     const phase = s.current_phase ?? "starting";
     const text = `⏱ ${phase} ${s.current_phase_elapsed_s?.toFixed(1) ?? "0.0"} s · elapsed ${s.elapsed_s.toFixed(1)} s${eta}`;
-    try {
-      process.stderr.write(`\r\x1b[2K${this.color ? `\x1b[36m${text}\x1b[0m` : text}`);
-      this.shown = true;
-    } catch { /* gone */ }
+    writeStderr(`\r\x1b[2K${this.color ? `\x1b[36m${text}\x1b[0m` : text}`);
+    this.shown = true;
   }
 
   stop(): void {

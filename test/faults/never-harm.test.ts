@@ -138,6 +138,19 @@ describe("our own output faults", () => {
 
   // Both copiers: the native one, and Bun's streams where it cannot start.
   for (const [how, env] of [["native copier", {}], ["Bun's streams", { STARTUP_TRACER_NATIVE_COPIER: "0" }]] as const) {
+    test(`our own messages never split a line of the child's stderr (${how})`, async () => {
+      // The --budget warning comes as the live features load, here while the child is (or is
+      // about to be) in the middle of a stderr line.
+      const r = await runTracer(["--quiet", "--no-history", "--state-dir", tempStateDir(), "--budget", "nonsense", "--",
+        "sh", "-c", `printf 'half-' >&2; sleep 0.6; printf 'line\\n' >&2; echo out-done`], { env });
+      expect(r.code).toBe(0);
+      expect(r.out).toBe("out-done\n");
+      // Whichever comes first, neither splits the other.
+      const lines = r.err.split("\n");
+      expect(lines).toContain("half-line");
+      expect(lines.filter((l) => l.startsWith("startup-tracer: warning: ignoring invalid --budget"))).toHaveLength(1);
+    }, 20_000);
+
     test(`our stdout closed (EPIPE): the child keeps running to its end, the trace still sees its output (${how})`, async () => {
       const state = tempStateDir();
       const summary = join(state, "s.json");
