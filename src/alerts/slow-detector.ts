@@ -19,6 +19,7 @@
 // timer is re-armed for the next one. A phase that ends past its allowance
 // before the timer got to run (a busy event loop, or timestamps from a replayed
 // log) is still reported, at its end.
+import { realDelayMs } from "../state/session-clock.ts";
 
 export interface SlowEvent {
   phase: string;
@@ -186,7 +187,7 @@ export class SlowPhaseDetector {
     if (earliest === this.timerAt && this.timer) return;
     this.disarm();
     if (earliest === Infinity) return;
-    const delay = Math.max(0, earliest - this.opts.now());
+    const delay = realDelayMs(Math.max(0, earliest - this.opts.now())); // deadlines are on the session's timeline
     // setTimeout caps at 2^31-1 ms; a longer wait simply re-arms when it fires.
     this.timer = setTimeout(() => this.fire(), Math.min(delay, 2 ** 31 - 1));
     (this.timer as { unref?: () => void }).unref?.();

@@ -105,4 +105,5 @@ export const LIVE_OPTIONS: OptionSpec[] = [
 export const WRAP_OPTIONS: OptionSpec[] = [
   ...COMMON, ...TRACE_OPTIONS, ...LIVE_OPTIONS,
   { name: "kill-grace", type: "number", arg: "s", help: "after a second SIGTERM, SIGKILL the child after this long (default 10)" },
+  { name: "time-scale", type: "number", arg: "N", help: "the child is a replay sped up N times: elapsed time counts N times over, host sampling is off (demo)" },
 ];

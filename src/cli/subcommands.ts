@@ -86,10 +86,12 @@ const demoCmd = simple("startup-tracer demo [options]",
     const log = demoLogPath();
     if (!existsSync(log)) throw new UsageError(`startup-tracer demo: the demo log is missing (${log})`);
     const speed = String(values.speed ?? 20);
-    const args = ["--sample-interval", "100"];
+    // The replay's elapsed time is scaled back up, so the trace has the recorded start-up's
+    // timeline; a demo is not a start-up of this host, so it stays out of the history.
+    const args = ["--time-scale", speed, "--no-history"];
     for (const k of ["otlp-endpoint", "state-dir", "listen"]) if (values[k] !== undefined) args.push(`--${k}`, String(values[k]));
     say(`demo: replaying a real vLLM 0.11.0 start-up (${log}) ${speed}x faster than recorded;`);
-    say("demo: phases whose duration vLLM printed keep vLLM's values, the others are measured live (compressed)");
+    say(`demo: the trace counts its time ${speed}x over, so it shows the recorded start-up's timeline (host sampling is off)`);
     const proc = Bun.spawn([...selfCommand(), ...args, "--", ...selfCommand(), "replay", log, "--speed", speed, "--exit-when-done"], {
       stdin: "inherit", stdout: "inherit", stderr: "inherit",
     });

@@ -4,6 +4,7 @@ import { constants } from "node:os";
 import type { StartedChild } from "../process/child.ts";
 import { FastPassthrough, OutputSink, pump, pumpFd, type StreamPump } from "../process/passthrough.ts";
 import { FORWARDED_SIGNALS, nowMs } from "../process/child.ts";
+import { onTimeline, setTimeScale, timeScale } from "../state/session-clock.ts";
 import { startReaper } from "../process/reaper.ts";
 import { beatPeriodMs, Heartbeat } from "../process/heartbeat.ts";
 import { noteOutput } from "../process/jit-policy.ts";
@@ -27,6 +28,15 @@ export function exitStatus(code: number | null, signal: string | null): number {
   return code ?? 1;
 }
 
+/** `--time-scale N` (a replay sped up N times); returns a warning for a bad value, which is ignored. */
+function applyTimeScale(values: OptionValues, startedAt: number): string | null {
+  if (values["time-scale"] === undefined) return null;
+  const n = Number(values["time-scale"]);
+  if (!(n > 0) || !Number.isFinite(n)) return `ignoring invalid --time-scale ${JSON.stringify(String(values["time-scale"]))}: expected a number > 0`;
+  setTimeScale(n, startedAt);
+  return null;
+}
+
 /** Reads the subcommand after `vllm` (serve = a server that becomes HTTP-ready). */
 export function isServerCommand(argv: readonly string[]): boolean {
   return argv.some((a, i) => a === "serve" && i <= 2) || argv.some((a) => a.includes("openai.api_server") || a.includes("api_server"));
@@ -40,6 +50,8 @@ export function wantsStatusLine(values: OptionValues): boolean {
 export async function runWrap(child: StartedChild, values: OptionValues, ids: TraceIds,
   releaseHeldSignals: () => string[] = () => []): Promise<number> {
   const { proc } = child;
+  const timeScaleWarning = applyTimeScale(values, child.startedAt);
+  if (timeScale() !== 1) values = { ...values, "sample-interval": 0 }; // the host's samples are on the real clock
   // Signals go to the child; a second SIGTERM is followed by SIGKILL after a grace period.
   // Installed before any of the child's output is passed on: whoever has seen it may signal us.
   let terms = 0;
@@ -64,7 +76,8 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   let outSplit: TimedSplitter | null = null;
   let errSplit: TimedSplitter | null = null;
   const pending: [number, Uint8Array, number][] = [];
-  const feed = (stream: number, chunk: Uint8Array, t = nowMs()) => {
+  const feed = (stream: number, chunk: Uint8Array, tWall = nowMs()) => {
+    const t = onTimeline(tWall);
     noteOutput(chunk.length);
     const s = stream === 1 ? outSplit : errSplit;
     if (s) {
@@ -112,6 +125,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   learnSecrets(process.env, child.argv);
   const exportConfig = readExportConfig(process.env, { otlpEndpoint: values["otlp-endpoint"] as string | undefined });
   for (const w of exportConfig.warnings) warn(w);
+  if (timeScaleWarning) warn(timeScaleWarning);
   if (fallbackWhy) warn(`native output copier unavailable (${fallbackWhy}); copying the child's output with Bun's streams`);
   const stateDir = (values["state-dir"] as string | undefined) ?? defaultStateDir();
   session = new StartupSession({

@@ -14,13 +14,13 @@ import type { DeliveryResult } from "../trace/deliver.ts";
 import { redactDeep } from "../redact/redact.ts";
 import { warn } from "../report/messages.ts";
 import { skippableIn } from "./prefilter.ts";
+import { sessionNowMs } from "../state/session-clock.ts";
 
 /** A line splitter whose chunks may carry the time they arrived (the fast pump reads them later). */
 export type TimedSplitter = LineSplitter & { pushAt(chunk: Uint8Array, tMs: number): void };
 
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+/** Now on the session's timeline (the wall clock, unless a sped-up replay is traced: src/state/session-clock.ts). */
+export const nowMs = sessionNowMs;
 
 /** What a plug-in may add to a start-up. Every hook is optional and guarded. */
 export interface SessionPlugin {

@@ -19,6 +19,13 @@ test("demo replays the shipped log, prints the blame table and writes the trace"
     expect(r.err).toContain(p);
   }
   expect(r.err).toContain("outcome: ready");
+  // Time counts 100x over: the trace has the recorded start-up's timeline (124 s by the log's own
+  // timestamps, as `import` reads it), plus the replay's own start-up scaled up with it.
+  const ready = Number(/ready in ([\d.]+) s/.exec(r.err)?.[1]);
+  expect(ready).toBeGreaterThan(120);
+  expect(ready).toBeLessThan(140);
+  expect(r.err).toMatch(/\n\s+load_weights\s+19\.6 s/); // vLLM's printed duration, on the same timeline
+  expect(r.err).not.toMatch(/\s(1\d\d|[2-9]\d\d)\.\d%/); // no phase's share of the start-up beyond 100 %
   const m = /written to (\S+\.otlp\.json)/.exec(r.err);
   expect(m).not.toBeNull();
   expect(existsSync(m![1])).toBe(true);
