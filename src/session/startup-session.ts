@@ -152,7 +152,7 @@ export class StartupSession {
   pollEnd(graceMs = 1500): void {
     if (this.finalizing || !this.tracker.done) return;
     if (this.tracker.failed) {
-      const now = Date.now();
+      const now = nowMs(); // on the session's timeline: a sped-up replay's traceback comes sooner
       this.failSeenAt ??= now;
       if (now - this.failSeenAt < graceMs) return;
     }
