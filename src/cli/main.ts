@@ -23,8 +23,10 @@ async function main(argv: string[]): Promise<number> {
   const dd = argv.indexOf("--");
   const own = dd >= 0 ? argv.slice(0, dd) : argv;
   let values;
+  let optionWarnings: string[] = [];
   try {
-    values = parseOptions(own, WRAP_OPTIONS, "startup-tracer").values;
+    // Lenient: a malformed value must not keep the server from starting (a warning follows the spawn).
+    ({ values, warnings: optionWarnings } = parseOptions(own, WRAP_OPTIONS, "startup-tracer", { lenient: true }));
     if (values.help) {
       process.stdout.write(helpText(WRAP_USAGE, WRAP_DESCRIPTION, WRAP_OPTIONS));
       return 0;
@@ -60,6 +62,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const held = holdSignals();
   const { runWrap } = await import("./wrap.ts");
+  if (optionWarnings.length) {
+    const { warn } = await import("../report/messages.ts"); // loaded with wrap.ts; redacts
+    for (const w of optionWarnings) warn(w);
+  }
   return runWrap(child, values, ids, held.release);
 }
 

@@ -15,9 +15,20 @@ export class UsageError extends Error {}
 
 export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;
 
+/**
+ * `lenient` (wrap mode, where nothing may stop the child from starting): a value
+ * of the wrong kind (not a number, not one of the choices) becomes a warning in
+ * `warnings` and the option keeps its default; unknown options and missing
+ * values are still usage errors.
+ */
 export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[], cmd: string,
-  opts: { positionals?: number; positionalNames?: string[] } = {}): { values: OptionValues; positionals: string[] } {
+  opts: { positionals?: number; positionalNames?: string[]; lenient?: boolean } = {}): { values: OptionValues; positionals: string[]; warnings: string[] } {
   const values: OptionValues = {};
+  const warnings: string[] = [];
+  const bad = (msg: string) => {
+    if (!opts.lenient) throw new UsageError(`${cmd}: ${msg}`);
+    warnings.push(`${msg}; the default is used`);
+  };
   const positionals: string[] = [];
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (let i = 0; i < argv.length; i++) {
@@ -44,12 +55,16 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
     else if (i + 1 < argv.length) raw = argv[++i];
     if (raw === undefined) throw new UsageError(`${cmd}: option '--${name}' needs a value${spec.arg ? ` (${spec.arg})` : ""}`);
     if (spec.choices && !spec.choices.includes(raw)) {
-      throw new UsageError(`${cmd}: option '--${name}' must be one of ${spec.choices.join(", ")}, not '${raw}'`);
+      bad(`option '--${name}' must be one of ${spec.choices.join(", ")}, not '${raw}'`);
+      continue;
     }
     let v: string | number = raw;
     if (spec.type === "number") {
       const n = Number(raw);
-      if (!Number.isFinite(n) || raw.trim() === "") throw new UsageError(`${cmd}: option '--${name}' needs a number, not '${raw}'`);
+      if (!Number.isFinite(n) || raw.trim() === "") {
+        bad(`option '--${name}' needs a number, not '${raw}'`);
+        continue;
+      }
       v = n;
     }
     if (spec.repeatable) ((values[name] as string[] | undefined) ?? (values[name] = [] as string[]) as string[]).push(String(v));
@@ -59,7 +74,7 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
     const missing = opts.positionalNames?.[positionals.length] ?? "argument";
     throw new UsageError(`${cmd}: missing <${missing}> (see --help)`);
   }
-  return { values, positionals };
+  return { values, positionals, warnings };
 }
 
 export function helpText(usage: string, description: string, specs: readonly OptionSpec[]): string {

@@ -82,6 +82,14 @@ describe("malformed options", () => {
     }
   }, 30_000);
 
+  for (const [opt, value] of [["--sample-interval", "fast"], ["--exit-timeout", "soon"], ["--compile-cache", "lukewarm"], ["--slow-factor", ""]]) {
+    test(`${opt} ${JSON.stringify(value)}: the child still starts, one warning`, async () => {
+      const { warnings } = await wrapWith(["--state-dir", tempStateDir(), "--no-history", opt, value]);
+      const w = expectOneWarning(warnings, opt);
+      expect(w).toContain(`'${value}'`);
+    }, 20_000);
+  }
+
   test("--otlp-endpoint ftp://x", async () => {
     const { warnings, r } = await wrapWith(["--state-dir", tempStateDir(), "--no-history", "--otlp-endpoint", "ftp://x"]);
     expect(expectOneWarning(warnings, "--otlp-endpoint")).toContain("ftp://x");
