@@ -5,7 +5,7 @@
 // - follow mode on a log file written by another process (created late):
 //   /readyz goes 503 → 200 and the trace reaches the OTLP receiver.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, openSync, writeSync, closeSync, readFileSync } from "node:fs";
+import { mkdtempSync, openSync, writeSync, closeSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startReceiver } from "../helpers/otlp-receiver.ts";
@@ -65,6 +65,30 @@ describe("slow phases through the command line", () => {
     sink.stop(true);
     rx.stop();
   }, 60_000);
+  test("a phase flagged while it ran that vLLM then reports as short: alert kept as the event, not slow", async () => {
+    // model_loading is still open after its 1 s budget (the child is silent), then vLLM prints that it took 0.8 s.
+    const state = tempStateDir();
+    const summary = join(state, "s.json");
+    const h = "INFO 01-02 03:04:05 [gpu_model_runner.py:1] ";
+    const proc = Bun.spawn([...tracerCmd(), "--state-dir", state, "--quiet", "--no-history", "--summary-json", summary,
+      "--budget", "model_loading=1s", "--", "sh", "-c",
+      `echo "${h}Starting to load model /m..."; sleep 1.8; echo "${h}Model loading took 0.5 GiB and 0.8 seconds"`],
+    { stdout: "ignore", stderr: "pipe" });
+    const err = await new Response(proc.stderr).text();
+    expect(await proc.exited).toBe(0);
+    expect(err).toMatch(/phase model_loading is slow: 1\.\d s, allowance 1\.0 s \(budget\)/);
+    const s = JSON.parse(readFileSync(summary, "utf8"));
+    const ml = s.phases.find((p: { name: string }) => p.name === "model_loading");
+    expect(ml.duration_s).toBeCloseTo(0.8, 2);
+    expect(ml.attributes["vllm.startup.phase.allowance_s"]).toBe(1);
+    expect(ml.attributes["vllm.startup.phase.slow"]).toBe(false); // it ran 0.8 s of its 1 s
+    // The live alert is on record as the span's event (the local OTLP/JSON trace file).
+    const dir = join(state, "traces");
+    const file = readdirSync(dir).find((f) => f.endsWith(".otlp.json"))!;
+    const spans = JSON.parse(readFileSync(join(dir, file), "utf8")).resourceSpans[0].scopeSpans.flatMap((x: { spans: unknown[] }) => x.spans);
+    const span = spans.find((x: { name: string }) => x.name === "model_loading");
+    expect(span.events.map((e: { name: string }) => e.name)).toContain("vllm.startup.slow_phase");
+  }, 30_000);
 });
 
 describe("follow mode (sidecar)", () => {
