@@ -154,6 +154,8 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
         "process.command_args": args,
         "vllm.startup.args": serve >= 0 ? args.slice(serve + 1) : args.slice(1),
         ...(exitCode !== null ? { "process.exit.code": exitCode } : {}),
+        // A sped-up replay (--time-scale): its times are scaled, and no host was sampled.
+        ...(timeScale() !== 1 ? { "vllm.startup.time_scale": timeScale() } : {}),
       };
     },
   });

@@ -29,6 +29,10 @@ test("demo replays the shipped log, prints the blame table and writes the trace"
   const m = /written to (\S+\.otlp\.json)/.exec(r.err);
   expect(m).not.toBeNull();
   expect(existsSync(m![1])).toBe(true);
+  const root = JSON.parse(readFileSync(m![1], "utf8")).resourceSpans[0].scopeSpans.flatMap((x: { spans: unknown[] }) => x.spans)
+    .find((x: { name: string }) => x.name === "vllm.startup");
+  const scale = root.attributes.find((a: { key: string }) => a.key === "vllm.startup.time_scale")?.value;
+  expect(Number(scale?.intValue ?? scale?.doubleValue)).toBe(100); // a demo trace says it was scaled
   // The shipped log is the one its SOURCE.md names, byte for byte.
   expect(readFileSync(join(ROOT, "demo", "SOURCE.md"), "utf8")).toContain("v0.11.0-gb10-dgxspark-mistral7b-gptq-ok.log");
   const shipped = readFileSync(join(ROOT, "demo", "vllm-0.11.0-dgx-spark-mistral7b.log"));
