@@ -1,6 +1,6 @@
 // Subcommands other than wrap mode. Each parses its own options (one-line
 // errors, status 2) and loads what it needs only when it runs.
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { COMMON, helpText, LIVE_OPTIONS, parseOptions, TRACE_OPTIONS, UsageError, type OptionSpec, type OptionValues } from "./options.ts";
 import { VERSION } from "../version.ts";
@@ -83,8 +83,14 @@ export function demoLogPath(): string {
 const demoCmd = simple("startup-tracer demo [options]",
   "Wraps `replay` of a real recorded vLLM start-up (demo/, source in demo/SOURCE.md) and shows the result.",
   DEMO_OPTIONS, [], async (values) => {
-    const log = demoLogPath();
-    if (!existsSync(log)) throw new UsageError(`startup-tracer demo: the demo log is missing (${log})`);
+    let log = demoLogPath();
+    let builtIn = false;
+    if (!existsSync(log)) {
+      // Installed without the repository beside it (the container image): the copy built into the binary.
+      const { writeBuiltInDemoLog } = await import("./demo-log.ts");
+      log = writeBuiltInDemoLog();
+      builtIn = true;
+    }
     const speed = String(values.speed ?? 20);
     // The replay's elapsed time is scaled back up, so the trace has the recorded start-up's
     // timeline; a demo is not a start-up of this host, so it stays out of the history.
@@ -95,7 +101,9 @@ const demoCmd = simple("startup-tracer demo [options]",
     const proc = Bun.spawn([...selfCommand(), ...args, "--", ...selfCommand(), "replay", log, "--speed", speed, "--exit-when-done"], {
       stdin: "inherit", stdout: "inherit", stderr: "inherit",
     });
-    return await proc.exited;
+    const code = await proc.exited;
+    if (builtIn) rmSync(dirname(log), { recursive: true, force: true });
+    return code;
   });
 
 const FLUSH_OPTIONS: OptionSpec[] = [...COMMON,

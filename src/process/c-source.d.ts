@@ -3,3 +3,9 @@ declare module "*.c" {
   const source: string;
   export default source;
 }
+
+// Recorded logs imported as text (the demo's, built into the binary).
+declare module "*.log" {
+  const text: string;
+  export default text;
+}

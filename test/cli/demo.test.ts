@@ -1,7 +1,8 @@
 // The main job on a machine without vLLM or a GPU: `demo` wraps a replay of
 // the real log shipped in demo/ and shows the result and where the trace went.
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, runTracer, tempStateDir } from "../helpers/tracer.ts";
 
@@ -38,4 +39,23 @@ test("demo replays the shipped log, prints the blame table and writes the trace"
   const shipped = readFileSync(join(ROOT, "demo", "vllm-0.11.0-dgx-spark-mistral7b.log"));
   const original = readFileSync(join(ROOT, "..", "shared", "vllm-logs", "v0.11.0-gb10-dgxspark-mistral7b-gptq-ok.log"));
   expect(shipped.equals(original)).toBe(true);
+}, 60_000);
+
+// Only the compiled binary can be installed alone; `make test` always sets STARTUP_TRACER_BIN.
+test.skipIf(!process.env.STARTUP_TRACER_BIN)("demo works where the binary is installed alone (the copy of the log built into it)", async () => {
+  const bin = process.env.STARTUP_TRACER_BIN!;
+  const dir = mkdtempSync(join(tmpdir(), "st-alone-"));
+  copyFileSync(bin, join(dir, "startup-tracer"));
+  chmodSync(join(dir, "startup-tracer"), 0o755);
+  const proc = Bun.spawn([join(dir, "startup-tracer"), "demo", "--speed", "200", "--state-dir", tempStateDir()], {
+    cwd: dir, stdout: "ignore", stderr: "pipe",
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: "", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "" } as Record<string, string>,
+  });
+  const err = await new Response(proc.stderr).text();
+  expect(await proc.exited).toBe(0);
+  expect(err).toContain("vLLM 0.11.0+582e4e37.nv25.11");
+  expect(err).toContain("outcome: ready");
+  const tmp = /replaying a real vLLM 0\.11\.0 start-up \((\S+)\)/.exec(err)![1];
+  expect(existsSync(tmp)).toBe(false); // the temporary copy is removed afterwards
+  rmSync(dir, { recursive: true, force: true });
 }, 60_000);
