@@ -1,5 +1,6 @@
 // Wrap mode after the child is running: passthrough first, then everything
 // else lazily. Nothing here may change how the child runs or how it exits.
+import { isatty } from "node:tty";
 import { constants } from "node:os";
 import type { StartedChild } from "../process/child.ts";
 import { FastPassthrough, OutputSink, pump, pumpFd, type StreamPump } from "../process/passthrough.ts";
@@ -37,6 +38,15 @@ function applyTimeScale(values: OptionValues, startedAt: number): string | null 
   return null;
 }
 
+/** Whether our stdin (which the child inherits) is a terminal; never reads from it. */
+function stdinIsTerminal(): boolean {
+  try {
+    return isatty(0);
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the subcommand after `vllm` (serve = a server that becomes HTTP-ready). */
 export function isServerCommand(argv: readonly string[]): boolean {
   return argv.some((a, i) => a === "serve" && i <= 2) || argv.some((a) => a.includes("openai.api_server") || a.includes("api_server"));
@@ -56,7 +66,12 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   // Installed before any of the child's output is passed on: whoever has seen it may signal us.
   let terms = 0;
   const grace = Math.max(0, Number(values["kill-grace"] ?? 10)) * 1000;
+  // On a terminal, Ctrl-C and Ctrl-\ go to the whole foreground process group, the child
+  // included (it shares ours): forwarding them too would hand vLLM a second one, which
+  // cuts its graceful shutdown short (uvicorn force-quits on a second SIGINT).
+  const keyboardReachesChild = stdinIsTerminal();
   const forward = (sig: string) => {
+    if (keyboardReachesChild && (sig === "SIGINT" || sig === "SIGQUIT")) return;
     try {
       proc.kill(sig as NodeJS.Signals);
     } catch { /* already gone */ }

@@ -162,6 +162,16 @@ describe("the child's exit status and signals", () => {
     expect(alive).toBe(false);
   });
 
+  test("Ctrl-C on a terminal reaches the child once (the terminal sends it to the child; it is not forwarded again)", async () => {
+    const r = Bun.spawnSync(["python3", join(ROOT, "test/fixtures/children/pty-ctrl-c.py"), ...tracerCmd(), "--quiet", "--no-status",
+      "--no-history", "--state-dir", tempStateDir(), "--", BUN, join(ROOT, "test/fixtures/children/signals.ts"), "2"],
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    const out = r.stdout.toString();
+    expect(out.match(/child got SIGINT/g) ?? []).toHaveLength(1);
+    expect(out).toContain("child got SIGTERM"); // a signal sent to the tracer alone is still forwarded
+    expect(out).toContain("EXIT 42");
+  }, 30_000);
+
   test("a second SIGTERM is followed by SIGKILL after the grace period", async () => {
     const proc = Bun.spawn([...tracerCmd(), "--quiet", "--kill-grace", "0.5", "--state-dir", tempStateDir(), "--",
       BUN, join(ROOT, "test/fixtures/children/signals.ts"), "99"], { stdout: "pipe", stderr: "pipe" });
