@@ -51,16 +51,18 @@ async function main(argv: string[]): Promise<number> {
   const ids = newTraceIds(process.env);
   const env: Record<string, string | undefined> = { ...process.env, TRACEPARENT: traceparentFor(ids) };
   if (ids.traceState) env.TRACESTATE = ids.traceState;
+  // Held from before the spawn: a signal the moment the child exists must not end us and orphan it.
+  const held = holdSignals();
   let child;
   try {
     // The status line on a terminal redraws between the child's output, so it needs the stream pump.
     const statusLine = !!process.stderr.isTTY && !values["no-status"] && !values.quiet;
     child = startChild(command, env, { fast: !statusLine });
   } catch (e) {
+    held.release();
     process.stderr.write(`startup-tracer: cannot start '${command[0]}': ${(e as Error).message}\n`);
     return 127;
   }
-  const held = holdSignals();
   const { runWrap } = await import("./wrap.ts");
   if (optionWarnings.length) {
     const { warn } = await import("../report/messages.ts"); // loaded with wrap.ts; redacts

@@ -79,7 +79,9 @@ test.skipIf(!linuxX64)("copies a 24 MiB flood byte for byte; a ring half full wa
 test.skipIf(!linuxX64)("our stream closed (EPIPE): the child's pipe is still drained to its end, the loss counted", async () => {
   const pipe = makePipes()!;
   pipe.close(pipe.out[0]); // nobody will ever read this one
-  const r = await copyThrough(writer(4, 200), pipe.out[1]);
+  // At the flood test's rate: the parser keeps up through the wake-ups on a busy machine too
+  // (at 200 MB/s a 1 MiB ring needs a pull within ~2.5 ms, which a loaded 2-vCPU machine missed).
+  const r = await copyThrough(writer(4, 40), pipe.out[1]);
   pipe.close(pipe.out[1]);
   for (const fd of pipe.err) pipe.close(fd);
   expect(r.code).toBe(0); // the child was never blocked or killed
