@@ -10,6 +10,11 @@ import {
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until `done()` or `maxMs` (a loaded machine runs timers late; the assertions then say how late). */
+async function until(done: () => boolean, maxMs: number): Promise<void> {
+  const end = performance.now() + maxMs;
+  while (!done() && performance.now() < end) await sleep(10);
+}
 
 function recorder(opts: Partial<ConstructorParameters<typeof SlowPhaseDetector>[0]> = {}) {
   const slow: (SlowEvent & { at: number })[] = [];
@@ -32,21 +37,21 @@ describe("SlowPhaseDetector", () => {
     d.phaseStarted("model_loading", start, 0.2); // allowance 1.5 * 0.2 + 0.1 = 0.4 s
     await sleep(300);
     expect(slow).toEqual([]); // not yet
-    await sleep(250);
+    await until(() => slow.length > 0, 2000);
     expect(slow.length).toBe(1); // while still running
     const e = slow[0]!;
     expect(e.phase).toBe("model_loading");
     expect(e.basis).toBe("predicted");
     expect(e.allowance_s).toBeCloseTo(0.4, 9);
     expect(e.elapsed_s).toBeGreaterThanOrEqual(0.4);
-    // At the crossing (timer slack only; generous for a loaded 2-core CI machine).
-    expect(e.elapsed_s).toBeLessThan(0.52);
-    expect((e.at - start) / 1000).toBeLessThan(0.52);
+    // At the crossing, not at the phase's end (timer slack only; generous for a loaded 2-core machine).
+    expect(e.elapsed_s).toBeLessThan(0.9);
+    expect((e.at - start) / 1000).toBeLessThan(0.9);
     expect(resolved).toEqual([]);
     d.phaseEnded("model_loading", now());
     expect(resolved.length).toBe(1);
     expect(resolved[0]!.phase).toBe("model_loading");
-    expect(resolved[0]!.duration_s).toBeGreaterThan(0.5);
+    expect(resolved[0]!.duration_s).toBeGreaterThanOrEqual(e.elapsed_s); // it ran on past the crossing
     d.stop();
   });
 
@@ -92,9 +97,9 @@ describe("SlowPhaseDetector", () => {
       globalThis.clearTimeout = realClear;
     }
     expect(maxLive).toBe(1); // one timer, re-armed for the earliest deadline
-    await sleep(800);
+    await until(() => slow.length >= 3, 3000);
     expect(slow.map((e) => e.phase)).toEqual(["graph_compile", "dynamo_transform", "torch_compile"]);
-    for (const e of slow) expect(e.elapsed_s - e.allowance_s).toBeLessThan(0.12);
+    for (const e of slow) expect(e.elapsed_s - e.allowance_s).toBeLessThan(0.4); // each at its own crossing
     d.stop();
   });
 
@@ -102,7 +107,7 @@ describe("SlowPhaseDetector", () => {
     const { d, slow, resolved } = recorder({ budgets: { load_weights: 0.15, total: 0.3 } });
     const t = now();
     d.phaseStarted("load_weights", t, 10); // predicted would allow 15.1 s; the budget says 0.15 s
-    await sleep(450);
+    await until(() => slow.length >= 2, 3000);
     expect(slow.map((e) => [e.phase, e.basis, e.allowance_s])).toEqual([
       ["load_weights", "budget", 0.15],
       ["total", "budget", 0.3],
@@ -118,7 +123,7 @@ describe("SlowPhaseDetector", () => {
   test("total against a predicted total passed to startupStarted", async () => {
     const { d, slow } = recorder();
     d.startupStarted(now(), 0.1); // 0.25 s
-    await sleep(350);
+    await until(() => slow.length >= 1, 3000);
     expect(slow.map((e) => [e.phase, e.basis])).toEqual([["total", "predicted"]]);
     d.stop();
   });
@@ -148,7 +153,8 @@ describe("SlowPhaseDetector", () => {
     d.phaseStarted("a", t, 0.1);
     d.phaseStarted("a", t + 10_000, 0.1); // ignored
     d.phaseStarted("b", t, 0.2);
-    await sleep(400);
+    await until(() => calls >= 2, 3000);
+    await sleep(100); // and nothing more
     expect(calls).toBe(2); // the throw in "a" did not stop "b" (nor total: no total budget)
     d.phaseStarted("c", now(), 0.05);
     d.stop();
