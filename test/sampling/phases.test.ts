@@ -33,6 +33,9 @@ test("burn / sleep / read phases show a saturated core, an idle phase and the by
   await child.waitFor("MARK sleep_end");
   m = marks(child.lines);
   const idle = sampler.summarize(m.sleep_start, m.sleep_end);
+  // The tracer takes a boundary sample as a phase starts (live-plugins onPhaseStart); so does the test.
+  await child.waitFor("MARK read_start");
+  sampler.markBoundary();
   await child.waitFor("MARK read_end");
   m = marks(child.lines);
   const read = sampler.summarize(m.read_start, m.read_end);
