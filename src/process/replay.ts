@@ -69,9 +69,13 @@ export async function runReplay(path: string, speed: number, exitWhenDone: boole
   if (outcome !== "ready") return 1;
   if (exitWhenDone) return 0;
   // A ready server stays up until it is told to stop.
+  // Signal listeners do not hold Bun's event loop open, so a ref'd timer does
+  // until one arrives (without it the process exited here, taking a wrapped API with it).
   await new Promise<void>((resolve) => {
-    for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => resolve());
-    if (stop) resolve();
+    const hold = setInterval(() => {}, 1 << 30);
+    const done = () => { clearInterval(hold); resolve(); };
+    for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, done);
+    if (stop) done();
   });
   return 0;
 }
