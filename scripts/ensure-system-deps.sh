@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses, when they are missing:
 # chromium (the live page is checked in a real headless browser) and
-# prometheus (for promtool: alerting rules and /metrics output are checked).
+# prometheus (for promtool: alerting rules and /metrics output are checked;
+# the end-to-end suite also runs Prometheus itself) and prometheus-alertmanager
+# (the end-to-end suite delivers slow-phase alerts to a real Alertmanager).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "ensure-system-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -3,7 +3,7 @@
 // await them at shutdown. Every payload passes through the redaction rule
 // (src/redact/redact.ts): the model, the host and the texts built from them may
 // carry credentials (a model given as a URL with a token).
-import { redactDeep } from "../redact/redact.ts";
+import { redactDeep, redactText } from "../redact/redact.ts";
 
 export interface DeliveryOptions {
   /** Per-attempt timeout. Default 2000 ms. */
@@ -66,10 +66,12 @@ export async function postJson(url: string, body: unknown, opts: DeliveryOptions
         signal: AbortSignal.timeout(timeoutMs),
         redirect: "error",
       });
-      // Drain the body so the connection can be reused; ignore its content.
-      await res.arrayBuffer().catch(() => undefined);
+      // Drain the body so the connection can be reused; a refusal's reason goes into the error
+      // (Alertmanager says which label or field it rejected).
+      const text = await res.text().catch(() => "");
       if (res.ok) return { ok: true, status: res.status, attempts: attempt };
-      last = { ok: false, status: res.status, attempts: attempt, error: `HTTP ${res.status}` };
+      const why = text.trim().replace(/\s+/g, " ").slice(0, 200);
+      last = { ok: false, status: res.status, attempts: attempt, error: `HTTP ${res.status}${why ? `: ${redactText(why)}` : ""}` };
       if (!retryable(res.status)) break;
     } catch (e) {
       const err = e as Error;

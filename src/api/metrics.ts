@@ -165,6 +165,13 @@ export function renderStartupMetrics(snap: StartupSnapshot, counters: StartupCou
     "Start-up phases that ran longer than their allowance.",
     ["phase", "model"],
   );
+  // 1 while a phase runs past its allowance, 0 once it ended: an alerting rule on it fires
+  // and resolves with the phase, as the tracer's own Alertmanager alert does.
+  const slowNow = reg.gauge(
+    "vllm_startup_phase_slow",
+    "1 while the phase runs longer than its allowance, 0 once it has ended (phases flagged slow only).",
+    ["phase", "model"],
+  );
   const failures = reg.counter("vllm_startup_failures_total", "Failed vLLM start-ups.", ["model"]);
   const info = reg.gauge(
     "vllm_startup_info",
@@ -193,6 +200,10 @@ export function renderStartupMetrics(snap: StartupSnapshot, counters: StartupCou
     slowCounts[phase] = Math.max(slowCounts[phase] ?? 0, n);
   }
   for (const [phase, n] of Object.entries(slowCounts)) slow.set({ phase, model }, n);
+  // A phase flagged more than once (several processes) is slow while any of its flags is open.
+  const open = new Map<string, boolean>();
+  for (const s of snap.slow) open.set(s.phase, (open.get(s.phase) ?? false) || !s.resolved);
+  for (const [phase, isOpen] of open) slowNow.set({ phase, model }, isOpen ? 1 : 0);
   failures.set({ model }, Math.max(snap.failures, counters.failures ?? 0));
 
   info.set({ engine_version: snap.engine_version ?? UNKNOWN, model, outcome: snap.outcome }, 1);

@@ -128,11 +128,16 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
     const notifiers: { slow(e: unknown): unknown; resolved(e: unknown): unknown; flush(): Promise<void> }[] = [];
     if (values["alertmanager-url"]) {
       const { AlertmanagerNotifier } = await import("../alerts/alertmanager.ts");
-      notifiers.push(new AlertmanagerNotifier({ url: values["alertmanager-url"] as string, context }) as never);
+      // generatorURL: the tracer's live page when --listen is on (the API server starts after this).
+      const generatorURL = () => {
+        const u = (session as unknown as { apiUrl?: string }).apiUrl;
+        return u ? `${u.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${hostname()}`)}/` : undefined;
+      };
+      notifiers.push(new AlertmanagerNotifier({ url: values["alertmanager-url"] as string, context, generatorURL, onError: warn }) as never);
     }
     if (values["alert-webhook"]) {
       const { WebhookNotifier } = await import("../alerts/webhook.ts");
-      notifiers.push(new WebhookNotifier({ url: values["alert-webhook"] as string, context }) as never);
+      notifiers.push(new WebhookNotifier({ url: values["alert-webhook"] as string, context, onError: warn }) as never);
     }
     const slow: SlowPhase[] = [];
     const counts: Record<string, number> = {};

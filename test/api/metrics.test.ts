@@ -126,6 +126,22 @@ describe("start-up metrics", () => {
     expect(text).toContain(`vllm_startup_info{engine_version="unknown",${m},outcome="ready"} 1\n`);
   });
 
+  test("vllm_startup_phase_slow: 1 while a flagged phase runs, 0 once it ended, absent for phases never flagged", () => {
+    const flag = (phase: string, resolved: boolean) => ({ phase, allowance_s: 5, basis: "budget" as const, detected_at_s: 5, resolved });
+    const snap = makeSnapshot({
+      model: "m",
+      phases: [phase({ name: "model_loading", start_s: 0, duration_s: null, status: "running", predicted_s: 3 }),
+        phase({ name: "bootstrap", start_s: 0, duration_s: 9, status: "ok", predicted_s: 3 })],
+      // model_loading flagged by two processes, one of them done; bootstrap flagged and ended.
+      slow: [flag("model_loading", true), flag("model_loading", false), flag("bootstrap", true)],
+    });
+    const text = renderStartupMetrics(snap);
+    expect(text).toContain("# TYPE vllm_startup_phase_slow gauge\n");
+    expect(text).toContain('vllm_startup_phase_slow{phase="model_loading",model="m"} 1\n');
+    expect(text).toContain('vllm_startup_phase_slow{phase="bootstrap",model="m"} 0\n');
+    expect(renderStartupMetrics(makeSnapshot({ model: "m" }))).not.toMatch(/^vllm_startup_phase_slow\{/m);
+  });
+
   test("startupMetricsSource reads the live snapshot at each call", () => {
     let snap = makeSnapshot({ elapsed_s: 1 });
     const src = startupMetricsSource(() => snap);
