@@ -1,6 +1,7 @@
 // `import <logfile>`: the trace of a finished log, with the same spans,
 // summary and blame table as a live start-up.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { scanLogFacts } from "../advice/log-facts.ts";
 import { importLogFile } from "../logparse/import-log.ts";
 import { StartupSession } from "../session/startup-session.ts";
 import { readExportConfig } from "../trace/otel-config.ts";
@@ -29,12 +30,15 @@ export async function runImport(file: string, values: OptionValues): Promise<num
   const [{ featuresFromLog }, { predict }, { loadActiveCoefficients }] = await Promise.all([
     import("../predict/log-features.ts"), import("../predict/model.ts"), import("../predict/fit.ts")]);
   const features = featuresFromLog(result);
-  const prediction = predict(features, loadActiveCoefficients(stateDir));
+  const coefficients = loadActiveCoefficients(stateDir);
+  const prediction = predict(features, coefficients);
   const present = new Set(result.phases.map((p) => p.name));
   session.addPlugin({
     name: "prediction",
     predicted: (name) => (present.has(name) ? prediction.phases[name] ?? null : null),
     predictedTotal: () => prediction.total_s,
+    // The advice also reads facts the timeline does not keep (capture sizes, loader) from the log itself.
+    adviceContext: () => ({ features, coefficients, log: scanLogFacts(readFileSync(file, "utf8"), result.stream) }),
     finished: async (summary) => {
       if (values["no-history"]) return;
       const { History } = await import("../predict/history.ts");

@@ -6,13 +6,13 @@ import { newTraceIds, traceparentFor } from "../trace/trace-ids.ts";
 import { helpText, parseOptions, UsageError, WRAP_OPTIONS } from "./options.ts";
 import { VERSION } from "../version.ts";
 
-const SUBCOMMANDS = new Set(["import", "replay", "demo", "follow", "predict", "fit", "flush", "help"]);
+const SUBCOMMANDS = new Set(["import", "advise", "replay", "demo", "follow", "predict", "fit", "flush", "help"]);
 
 const WRAP_USAGE = "startup-tracer [options] -- <command> [args...]";
 const WRAP_DESCRIPTION = `Runs <command> (e.g. vllm serve MODEL ...) as a child, passes its output through unchanged,
 and traces its start-up phases as OpenTelemetry spans.
 
-Subcommands: import <logfile>, replay <logfile>, demo, follow <logfile>, predict, fit, flush
+Subcommands: import <logfile>, advise <trace|summary|log>, replay <logfile>, demo, follow <logfile>, predict, fit, flush
 (each has --help).`;
 
 async function main(argv: string[]): Promise<number> {

@@ -137,8 +137,21 @@ const followCmd = simple("startup-tracer follow <logfile> [options]",
     return runFollow(file, values);
   });
 
+const ADVISE_OPTIONS: OptionSpec[] = [...COMMON,
+  { name: "json", type: "boolean", help: "machine output: {schema: startup-tracer.advice/v1, advice: [{lever, phase, saving_s, evidence, action, ...}]}" },
+  { name: "state-dir", type: "string", arg: "dir", help: "state directory (local predictor calibration)" },
+  { name: "year", type: "number", arg: "yyyy", help: "year of a log's timestamps (vLLM prints none; default: this year)" }];
+
+const adviseCmd = simple("startup-tracer advise <trace|summary|log> [--json]",
+  "Says which lever would shorten a recorded start-up, by how many seconds (input: a trace file, a summary JSON or a vLLM log).",
+  ADVISE_OPTIONS, ["trace|summary|log"], async (values, [file]) => {
+    const { runAdvise } = await import("./commands/advise.ts");
+    return runAdvise(file, values);
+  });
+
 const HANDLERS: Record<string, Handler> = {
   import: importCmd,
+  advise: adviseCmd,
   replay: replayCmd,
   demo: demoCmd,
   flush: flushCmd,
@@ -150,6 +163,7 @@ const HANDLERS: Record<string, Handler> = {
 
   startup-tracer [options] -- <command> [args...]   wrap a server (e.g. vllm serve MODEL)
   startup-tracer import <logfile>                   trace a finished log
+  startup-tracer advise <trace|summary|log>         what to try next, with the seconds it saves
   startup-tracer replay <logfile> [--speed N]       re-emit a recorded log (a stand-in server)
   startup-tracer demo                               wrap a replay of a real start-up
   startup-tracer follow <logfile>                   sidecar: follow a log file

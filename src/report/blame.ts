@@ -2,6 +2,7 @@
 // phases and sub-steps with durations, share of the total, a bar, the
 // prediction and what bound each phase; then unexplained time and the outcome.
 import type { Summary } from "../trace/summary.ts";
+import { renderAdvice } from "../advice/render.ts";
 
 export interface BlameOptions {
   color: boolean;
@@ -38,7 +39,7 @@ export function renderBlame(sum: Summary, opts: BlameOptions): string {
   }
   if (sum.error) lines.push(`  ${c("31", "error:")} ${sum.error}`);
   lines.push(`  outcome: ${sum.outcome}   trace: ${sum.trace_id}${opts.where ? `   → ${opts.where}` : ""}`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.join("\n")}\n${renderAdvice(sum.advice, { color: opts.color })}`;
 
   function row(p: Summary["phases"][number], depth: number) {
     const d = p.duration_s ?? 0;

@@ -81,7 +81,8 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       const bad = (features.warnings ?? []).find((w) => /^(?:model path |model .* not found|cannot read config\.json|no config\.json in|cannot list model directory)/.test(w));
       if (bad) warn(`--model ${String(values.model)}: ${bad}`);
     }
-    const prediction = predict(features, loadActiveCoefficients(ctx.stateDir));
+    const coefficients = loadActiveCoefficients(ctx.stateDir);
+    const prediction = predict(features, coefficients);
     const lp = new LivePredictor(prediction);
     const t0 = session.opts.t0;
     const startAt = new Map<string, number>();
@@ -95,6 +96,8 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
       predicted: (name) => lp.predictedFor(name),
       predictedTotal: () => lp.totalPredicted(),
+      // The advice's warm-compile saving is predicted for this model, from the same features.
+      adviceContext: () => ({ features: features as never, coefficients }),
       rootAttributes: (): Attributes => (featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
       eta: (now, current, currentStart) => {
         const v = lp.eta((now - t0) / 1000, current, currentStart !== null ? (now - currentStart) / 1000 : 0);

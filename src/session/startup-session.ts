@@ -11,6 +11,7 @@ import type { ExportConfig } from "../trace/otel-config.ts";
 import type { SpanEvent } from "../trace/build-spans.ts";
 import type { Summary } from "../trace/summary.ts";
 import type { DeliveryResult } from "../trace/deliver.ts";
+import type { AdviceContext } from "../advice/facts.ts";
 import { redactDeep } from "../redact/redact.ts";
 import { warn } from "../report/messages.ts";
 import { skippableIn } from "./prefilter.ts";
@@ -37,6 +38,8 @@ export interface SessionPlugin {
   resourceAttributes?(): Attributes;
   cpuCores?(): number[];
   slow?(): StartupSnapshot["slow"];
+  /** What the advice may use beyond the trace (predictor features, facts from the log): src/advice/. */
+  adviceContext?(): AdviceContext;
   /** After the summary exists (history store, alert resolution). */
   finished?(summary: Summary, r: TrackerResult): void | Promise<void>;
   stop?(): void | Promise<void>;
@@ -193,6 +196,7 @@ export class StartupSession {
       cpu_cores: this.first((p) => p.cpuCores?.()) ?? [],
       slow: this.first((p) => p.slow?.()) ?? [],
       failures: f && f.summary.outcome === "failed" ? 1 : 0,
+      ...(f?.summary.advice ? { advice: f.summary.advice } : {}),
     } satisfies StartupSnapshot);
   }
 
@@ -252,7 +256,8 @@ export class StartupSession {
       phaseAttributes: (name) => phaseExtra.get(name) ?? {},
       predictedTotal: this.first((pl) => pl.predictedTotal?.()),
     });
-    const delivery = this.deliver(result, phaseExtra);
+    await this.addAdvice(summary, result);
+    const delivery = this.deliver(result, phaseExtra, summary.advice);
     this.finalized = { result, summary, delivery };
     for (const pl of this.plugins) {
       try {
@@ -265,7 +270,19 @@ export class StartupSession {
     return this.finalized;
   }
 
-  private async deliver(result: TrackerResult, phaseExtra: Map<string, Attributes>): Promise<DeliveryResult> {
+  /** What to try next (issue 13, src/advice/): on the summary, the root span, /status and the end table. */
+  private async addAdvice(summary: Summary, result: TrackerResult): Promise<void> {
+    try {
+      const { advise } = await import("../advice/advise.ts");
+      const ctx: AdviceContext = { run: result.runAttrs };
+      for (const pl of this.plugins) Object.assign(ctx, pl.adviceContext?.() ?? {});
+      summary.advice = redactDeep(advise(summary, ctx));
+    } catch (e) {
+      warn(`advice: ${(e as Error).message}`);
+    }
+  }
+
+  private async deliver(result: TrackerResult, phaseExtra: Map<string, Attributes>, advice?: Summary["advice"]): Promise<DeliveryResult> {
     try {
       const cfg = this.opts.exportConfig;
       if (!cfg.enabled) return { how: "disabled" };
@@ -284,7 +301,7 @@ export class StartupSession {
       const pt = this.first((pl) => pl.predictedTotal?.());
       if (pt !== null) root["vllm.startup.predicted_total_s"] = round3(pt);
       const spans = buildSpans({
-        ids: this.opts.ids, result, mode: this.opts.mode, serviceName: cfg.serviceName, resource, root,
+        ids: this.opts.ids, result, mode: this.opts.mode, serviceName: cfg.serviceName, resource, root, advice,
         phase: (p) => phaseExtra.get(p.name) ?? {},
         events: (p) => this.plugins.flatMap((pl) => {
           try {

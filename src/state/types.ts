@@ -55,4 +55,6 @@ export interface StartupSnapshot {
   cpu_cores: number[];
   slow: SlowPhase[];
   failures: number;
+  /** What to try next, once the start-up has ended (src/advice/; the summary's `advice`). */
+  advice?: { lever: string; phase: string; saving_s: number; evidence: string; action: string }[];
 }

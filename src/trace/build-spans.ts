@@ -28,6 +28,8 @@ export interface TraceInput {
   /** Extra attributes per phase (sampling summaries, predictions, slow flags). */
   phase: (p: FinalPhase) => Attributes;
   events?: (p: FinalPhase) => SpanEvent[];
+  /** Advice for this start-up (src/advice/): one `vllm.startup.advice` event each on the root span. */
+  advice?: { lever: string; phase: string; saving_s: number; evidence: string; action: string }[];
 }
 
 /** Gives the root span the id that the child's TRACEPARENT already names. */
@@ -95,6 +97,11 @@ export function buildSpans(input: TraceInput): ReadableSpan[] {
       ...input.root,
     }),
   }, parentCtx);
+  // Advice (issue 13): one event per item, biggest saving first, at the end of the start-up.
+  (input.advice ?? []).forEach((a, i) => root.addEvent("vllm.startup.advice", otelAttrs({
+    "vllm.startup.advice.rank": i + 1, "vllm.startup.advice.lever": a.lever, "vllm.startup.advice.phase": a.phase,
+    "vllm.startup.advice.saving_s": a.saving_s, "vllm.startup.advice.evidence": a.evidence, "vllm.startup.advice.action": a.action,
+  }), result.endT));
   if (result.outcome === "failed") root.setStatus({ code: SpanStatusCode.ERROR, message: redactText(result.error ?? "start-up failed") });
   const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
 

@@ -5,6 +5,7 @@ import type { TrackerResult } from "../phases/tracker.ts";
 import { toRecords } from "../phases/tracker.ts";
 import type { Attributes, Outcome, PhaseRecord } from "../state/types.ts";
 import { redactDeep } from "../redact/redact.ts";
+import type { AdviceItem } from "../advice/advise.ts";
 
 export interface Summary {
   schema: "startup-tracer.summary/v1";
@@ -19,6 +20,8 @@ export interface Summary {
   predicted_total_s: number | null;
   error?: string;
   phases: PhaseRecord[];
+  /** What to try next, biggest saving first (src/advice/; README "Advice"). Added when the start-up ends. */
+  advice?: AdviceItem[];
 }
 
 /** Wall time inside the start-up that no top-level phase covers (computed by the tracker). */
