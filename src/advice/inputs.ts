@@ -112,7 +112,8 @@ export async function loadStartup(path: string, opts: { year?: number; stateDir?
     import("../logparse/import-log.ts"), import("../phases/tracker.ts"), import("../predict/log-features.ts"),
     import("./log-facts.ts"), import("../predict/fit.ts")]);
   const r = importLogText(text, { year: opts.year });
-  if (r.phases.length === 0 && r.engineVersion === null && r.outcome !== "failed") {
+  // vLLM's record header (`INFO 01-23 15:48:36 ...`); a fragment without phases still counts as a log.
+  if (r.phases.length === 0 && r.engineVersion === null && r.outcome !== "failed" && !/\b(?:INFO|WARNING|DEBUG|ERROR) \d\d-\d\d \d\d:\d\d:\d\d\b/.test(text)) {
     throw new AdviceInputError(`no vLLM start-up found in '${path}' (expected a vLLM log, a summary JSON or a trace file)`);
   }
   const phases = toRecords(r);

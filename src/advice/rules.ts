@@ -136,6 +136,8 @@ export interface Rule {
 }
 
 const STREAMERS = ["runai_streamer", "runai_streamer_sharded", "fastsafetensors", "tensorizer", "serverless_llm", "sharded_state", "multithread", "prefetch"];
+/** Formats a parallel streamer cannot read (quantised on load, other file formats). */
+const NOT_STREAMABLE = ["bitsandbytes", "gguf", "dummy"];
 const EPHEMERAL = { fact: "compile_cache.ephemeral", is: true } as const;
 
 export const RULES: Rule[] = [
@@ -163,6 +165,7 @@ export const RULES: Rule[] = [
     unless: [
       [{ fact: "weights.loader", in: STREAMERS }],
       [{ fact: "weights.load_format", in: STREAMERS }],
+      [{ fact: "weights.load_format", in: NOT_STREAMABLE }],
     ],
     after: {
       kind: "factor",
