@@ -309,9 +309,23 @@ const SCRIPT = `
     $("slow-section").hidden = !(snap.slow && snap.slow.length);
   }
 
+  // What to try next (src/advice/): shown once the start-up has ended, biggest saving first.
+  function renderAdvice() {
+    var list = $("advice");
+    list.textContent = "";
+    (snap.advice || []).forEach(function (a) {
+      var li = el("li", "", "");
+      li.appendChild(el("strong", "", a.lever + " on " + a.phase + ": save ~" + fmt(a.saving_s)));
+      li.appendChild(el("div", "sub-title", a.evidence));
+      li.appendChild(el("div", "", "\u2192 " + a.action));
+      list.appendChild(li);
+    });
+    $("advice-section").hidden = !(snap.advice && snap.advice.length);
+  }
+
   function render() {
     if (!snap) return;
-    renderHeader(); renderWaterfall(); renderCpu(); renderSlow();
+    renderHeader(); renderWaterfall(); renderCpu(); renderSlow(); renderAdvice();
   }
 
   function setConn(state, text) { var f = $("conn"); f.dataset.state = state; f.textContent = text; }
@@ -370,6 +384,10 @@ const BODY = `
 <section id="slow-section" hidden>
   <h2>Slow phases</h2>
   <ul id="slow"></ul>
+</section>
+<section id="advice-section" hidden aria-label="What to try">
+  <h2>What to try</h2>
+  <ul id="advice"></ul>
 </section>
 <footer id="conn" data-state="connecting">connecting\u2026</footer>
 `;
