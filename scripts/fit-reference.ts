@@ -3,6 +3,9 @@
 // src/predict/coefficients.json. Run by `make fit` (`bun scripts/fit-reference.ts`).
 //   bun scripts/fit-reference.ts [--data <study-data dir>] [--out <file>] [--check]
 // --check: exit 1 if the written file would differ from the existing one.
+//   bun scripts/fit-reference.ts --priors [--logs <vllm-logs dir>] [--check]
+// refits the cross-hardware prior ("fitted" in src/predict/hardware-priors.json)
+// on every real log of the corpus that shows a whole start-up (src/predict/prior.ts).
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -14,6 +17,27 @@ const argv = process.argv.slice(2);
 const opt = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const dataDir = resolve(opt("--data") ?? join(root, "..", "shared", "study-data"));
 const out = resolve(opt("--out") ?? join(root, "src", "predict", "coefficients.json"));
+
+if (argv.includes("--priors")) {
+  const { loadCorpus } = await import("../src/predict/corpus-eval.ts");
+  const { fitPriors } = await import("../src/predict/prior.ts");
+  const logsDir = resolve(opt("--logs") ?? join(root, "..", "shared", "vllm-logs"));
+  const corpus = loadCorpus(logsDir);
+  if (corpus.length === 0) { console.error(`fit-reference: no complete start-up logs in ${logsDir}`); process.exit(2); }
+  const fitted = fitPriors(corpus.map((l) => l.obs), `median log ratio per class and group over ${corpus.length} corpus logs (../shared/vllm-logs), shrunk to the pooled median with 2 pseudo-logs (scripts/fit-reference.ts --priors)`);
+  const priorsPath = join(root, "src", "predict", "hardware-priors.json");
+  const priors = JSON.parse(readFileSync(priorsPath, "utf8"));
+  priors.fitted = fitted;
+  const text = JSON.stringify(priors, null, 2) + "\n";
+  if (argv.includes("--check")) {
+    const same = readFileSync(priorsPath, "utf8") === text;
+    console.log(same ? `${priorsPath} is up to date` : `${priorsPath} is stale: run bun scripts/fit-reference.ts --priors`);
+    process.exit(same ? 0 : 1);
+  }
+  writeFileSync(priorsPath, text);
+  console.log(`wrote ${priorsPath}: ${JSON.stringify(fitted.pooled)} gaps ${JSON.stringify(fitted.gaps)}`);
+  process.exit(0);
+}
 
 if (!existsSync(join(dataDir, "h100nvl_fig_rest_22models_mean.csv"))) {
   console.error(`fit-reference: study data not found in ${dataDir}`);

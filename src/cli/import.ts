@@ -31,19 +31,43 @@ export async function runImport(file: string, values: OptionValues): Promise<num
     import("../predict/log-features.ts"), import("../predict/model.ts"), import("../predict/fit.ts")]);
   const features = featuresFromLog(result);
   const coefficients = loadActiveCoefficients(stateDir);
-  const prediction = predict(features, coefficients);
+  void predict;
+  // The hardware and configuration the log reveals (or --gpu), the prior for that
+  // hardware, a fleet-history match, and the ETA replayed phase by phase (src/predict/import-predict.ts).
+  const { predictImported, factsFromText } = await import("../predict/import-predict.ts");
+  const gpuOption = typeof values.gpu === "string" ? values.gpu : null;
+  if (gpuOption) {
+    const { parseGpuOption } = await import("../predict/hardware.ts");
+    try { parseGpuOption(gpuOption); } catch (e) { throw new UsageError(`startup-tracer import: ${(e as Error).message}`); }
+  }
+  let keyHistory: ((key: string) => Record<string, number> | null) | undefined;
+  if (!values["no-history"]) {
+    const { History } = await import("../predict/history.ts");
+    keyHistory = (key) => { const h = new History(stateDir); try { return h.phasesForKey(key); } finally { h.close(); } };
+  }
+  const ip = predictImported(result, factsFromText(readFileSync(file, "utf8")), coefficients, gpuOption, keyHistory);
+  const prediction = ip.prediction;
   const present = new Set(result.phases.map((p) => p.name));
   session.addPlugin({
     name: "prediction",
     predicted: (name) => (present.has(name) ? prediction.phases[name] ?? null : null),
     predictedTotal: () => prediction.total_s,
+    phaseAttributes: (p) => {
+      const out: Record<string, number> = {};
+      const eta = ip.etaAtStart.get(p.name);
+      if (eta !== undefined) out["vllm.startup.phase.eta_s"] = eta;
+      const sg = prediction.sigma[p.name];
+      if (sg !== undefined) out["vllm.startup.phase.predicted_sigma"] = sg;
+      return out;
+    },
+    rootAttributes: () => ip.attributes,
     // The advice also reads facts the timeline does not keep (capture sizes, loader) from the log itself.
     adviceContext: () => ({ features, coefficients, log: scanLogFacts(readFileSync(file, "utf8"), result.stream) }),
     finished: async (summary) => {
       if (values["no-history"]) return;
       const { History } = await import("../predict/history.ts");
       const h = new History(stateDir);
-      h.recordStartup(summary, features as never);
+      h.recordStartup(summary, features as never, ip.fleet_key);
       h.close();
     },
   });

@@ -98,6 +98,7 @@ export const TRACE_OPTIONS: OptionSpec[] = [
   { name: "state-dir", type: "string", arg: "dir", help: "state directory (default $STARTUP_TRACER_STATE_DIR, $XDG_STATE_HOME/startup-tracer or ~/.local/state/startup-tracer)" },
   { name: "quiet", type: "boolean", help: "no blame table at the end" },
   { name: "no-history", type: "boolean", help: "do not record this start-up in the local history" },
+  { name: "gpu", type: "string", arg: "name[xN]", help: "the GPU the start-up runs on, for the prediction when the log or host does not say (e.g. L4, A100x8, \"RTX 4090\", cpu)" },
 ];
 
 /** Live options shared by wrap and follow modes. */

@@ -320,7 +320,7 @@ export const DURATION_ATTR = "vllm.startup.phase.duration_s";
 export const PREDICTED_ATTR = "vllm.startup.phase.predicted_duration_s";
 const PHASE_SET = new Set<string>(ALL_PHASES as readonly string[]);
 
-export interface ImportedTrace { trace_id: string; phases: Record<string, number>; predicted: Record<string, number>; engine_version: string | null }
+export interface ImportedTrace { trace_id: string; phases: Record<string, number>; predicted: Record<string, number>; engine_version: string | null; fleet_key?: string | null }
 
 interface RawSpan { name: string; startNs: number | null; endNs: number | null; attrs: Record<string, unknown> }
 
@@ -342,7 +342,10 @@ function phasesFromSpans(traceId: string, spans: RawSpan[]): ImportedTrace | nul
   const phases: Record<string, number> = {};
   const predicted: Record<string, number> = {};
   let version: string | null = null;
+  let fleetKey: string | null = null;
   for (const s of spans) {
+    const fk = s.attrs["vllm.startup.fleet_key"];
+    if (typeof fk === "string" && fk && !fleetKey) fleetKey = fk;
     const v = s.attrs["vllm.version"] ?? s.attrs["vllm.startup.engine_version"] ?? s.attrs["service.version"];
     if (typeof v === "string" && !version && /^\d/.test(v)) version = v;
     // span names: the canonical phase name, possibly prefixed ("vllm.startup.load_weights")
@@ -356,7 +359,7 @@ function phasesFromSpans(traceId: string, spans: RawSpan[]): ImportedTrace | nul
     const p = toNum(s.attrs[PREDICTED_ATTR]);
     if (p !== null) predicted[phase] = p;
   }
-  return Object.keys(phases).length ? { trace_id: traceId, phases, predicted, engine_version: version } : null;
+  return Object.keys(phases).length ? { trace_id: traceId, phases, predicted, engine_version: version, fleet_key: fleetKey } : null;
 }
 
 /** Parse an OTLP-JSON trace as returned by Tempo's GET /api/traces/<id> (batches or resourceSpans). */

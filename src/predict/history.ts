@@ -72,6 +72,9 @@ export class History {
         predicted TEXT NOT NULL
       )`);
       this.db.exec("CREATE UNIQUE INDEX IF NOT EXISTS runs_trace ON runs(trace_id) WHERE trace_id IS NOT NULL");
+      // fleet key (./fleet.ts): added in place to histories written before it existed
+      const cols = (this.db.query("PRAGMA table_info(runs)").all() as { name: string }[]).map((c) => c.name);
+      if (!cols.includes("fleet_key")) this.db.exec("ALTER TABLE runs ADD COLUMN fleet_key TEXT");
     } catch (e) {
       console.warn(`startup-tracer: history disabled (${this.path}): ${(e as Error).message}`);
       this.db = null;
@@ -79,7 +82,7 @@ export class History {
   }
 
   /** Store a finished start-up (summary JSON, schema startup-tracer.summary/v1). Returns the row id, or null. */
-  recordStartup(summaryJson: unknown, features: Partial<Features> | null): number | null {
+  recordStartup(summaryJson: unknown, features: Partial<Features> | null, fleetKey: string | null = null): number | null {
     if (!this.db) return null;
     try {
       const s = typeof summaryJson === "string" ? JSON.parse(summaryJson) : summaryJson;
@@ -98,13 +101,14 @@ export class History {
       }
       const traceId = typeof sum.trace_id === "string" && /^[0-9a-f]{32}$/i.test(sum.trace_id) ? sum.trace_id.toLowerCase() : null;
       const res = this.db.query(
-        `INSERT OR REPLACE INTO runs (recorded_at, trace_id, engine_version, outcome, features, phases, predicted)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO runs (recorded_at, trace_id, engine_version, outcome, features, phases, predicted, fleet_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         new Date().toISOString(), traceId,
         typeof sum.engine_version === "string" ? sum.engine_version : null,
         typeof sum.outcome === "string" ? sum.outcome : "incomplete",
         JSON.stringify(sanitizeFeatures(features)), JSON.stringify(phases), JSON.stringify(predicted),
+        fleetKey ? String(redactDeep(fleetKey)) : null,
       );
       return Number(res.lastInsertRowid);
     } catch (e) {
@@ -130,6 +134,46 @@ export class History {
       console.warn(`startup-tracer: history: cannot list runs: ${(e as Error).message}`);
       return [];
     }
+  }
+
+  /**
+   * The phases a fleet key took, per phase the median of its last `last` ready
+   * runs (null when the key was never seen). A second start-up of the same key
+   * is predicted from these.
+   */
+  phasesForKey(key: string, last = 3): Record<string, number> | null {
+    if (!this.db || !key) return null;
+    try {
+      const rows = this.db.query("SELECT phases FROM runs WHERE fleet_key = ? AND outcome = 'ready' ORDER BY id DESC LIMIT ?").all(key, last) as { phases: string }[];
+      if (!rows.length) return null;
+      const per: Record<string, number[]> = {};
+      for (const r of rows) for (const [k, v] of Object.entries(safeParse(r.phases) ?? {})) if (typeof v === "number") (per[k] ??= []).push(v);
+      const out: Record<string, number> = {};
+      for (const [k, vs] of Object.entries(per)) {
+        const s = vs.sort((a, b) => a - b);
+        out[k] = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+      }
+      return out;
+    } catch (e) {
+      console.warn(`startup-tracer: history: cannot read fleet key: ${(e as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Stores runs read from a trace backend under their fleet keys (`fit --from-tempo/--from-jaeger`). Returns how many were new. */
+  importFleetRuns(runs: { trace_id: string | null; engine_version: string | null; phases: Record<string, number>; predicted: Record<string, number | null>; fleet_key: string | null }[]): number {
+    if (!this.db) return 0;
+    let n = 0;
+    for (const r of runs) {
+      if (!r.fleet_key || !r.trace_id) continue;
+      try {
+        const res = this.db.query(`INSERT OR IGNORE INTO runs (recorded_at, trace_id, engine_version, outcome, features, phases, predicted, fleet_key)
+          VALUES (?, ?, ?, 'ready', NULL, ?, ?, ?)`).run(new Date().toISOString(), r.trace_id.toLowerCase(), r.engine_version,
+          JSON.stringify(r.phases), JSON.stringify(r.predicted), r.fleet_key);
+        n += res.changes;
+      } catch { /* a bad row is skipped */ }
+    }
+    return n;
   }
 
   close(): void {

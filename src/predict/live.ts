@@ -2,31 +2,56 @@
 // its phase begins, and an ETA for readiness that improves as phases finish.
 //
 // Rescaling rule (documented contract):
-//   Phases are in two classes: "io" (model_download, load_weights: bound by
-//   storage/network) and "cpu" (everything else: the study found start-up
-//   CPU-bound on one core). After each finished phase, each class gets a speed
-//   factor
-//       f = (sum actual + K) / (sum predicted + K),   K = 5 s (shrinkage),
-//   over the finished leaf phases of that class (a parent counts only when none
-//   of its sub-steps was reported), clipped to [0.25, 4]. A class with no
-//   finished phase keeps f = 1 (the cpu speed says nothing about the disk).
-//   Every phase not yet started is predicted as (reference prediction) x f(class).
+//   Phases are in three classes by what bounds them: "io" (model_download,
+//   model_loading, load_weights: storage/network), "gpu" (kv_cache_profiling and
+//   its sub-steps, model_warmup, cuda_graph_capture: the GPU and its driver) and
+//   "cpu" (everything else: the study found start-up CPU-bound on one core).
+//   A phase's measured bound-by (the host sampler's, when known) overrides its
+//   class. After each finished phase, each class gets a speed factor
+//       f = exp(median over that class's finished phases of log((actual + 0.5) / (predicted + 0.5)))
+//   -- a median of per-phase ratios, so one outlier phase does not move the rest
+//   (a parent counts only when none of its sub-steps was reported). A class with
+//   no finished phase of its own takes half of the log-median of all finished
+//   phases (a slow host tends to be slow throughout, but the CPU's speed says
+//   little about the disk). Clipped to [0.2, 5].
+//   Every phase not yet started is predicted as (prior prediction) x f(class).
 //   A phase's prediction is frozen when it starts (that is the span attribute).
 //   ETA = remaining of the phase in flight (frozen prediction - elapsed, >= 0)
-//       + the rescaled predictions of the top-level phases still to come;
+//       + the rescaled predictions of the top-level phases still to come, times
+//         the gaps factor (wall time between phases, hardware-priors.json);
 //   phases ordered before the current one that never started count as skipped.
 
 import { PARENT_SUMS, TOTAL_PARTS, type Prediction } from "./model.ts";
 import { parentOf, phaseOrder, type PhaseName } from "../phases/catalog.ts";
 
-export const SHRINK_K_S = 5;
-export const FACTOR_MIN = 0.25;
-export const FACTOR_MAX = 4;
-const IO_PHASES = new Set(["model_download", "load_weights"]);
+export const FACTOR_MIN = 0.2;
+export const FACTOR_MAX = 5;
+/** Share of the all-phase evidence a class without its own finished phase takes (in log space). */
+export const TRANSFER = 0.5;
+const IO_PHASES = new Set(["model_download", "model_loading", "load_weights", "model_init"]);
+const GPU_PHASES = new Set(["kv_cache_profiling", "profile_run", "kv_cache_allocation", "model_warmup", "autotuning", "cuda_graph_capture"]);
 
-export type PhaseClass = "io" | "cpu";
+export type PhaseClass = "io" | "cpu" | "gpu";
 export function phaseClass(phase: string): PhaseClass {
-  return IO_PHASES.has(phase) ? "io" : "cpu";
+  if (IO_PHASES.has(phase)) return "io";
+  if (GPU_PHASES.has(phase) || phase.startsWith("capture_")) return "gpu";
+  return "cpu";
+}
+
+/** The sampler's bound-by label as a phase class (null: no opinion). */
+export function classOfBoundBy(boundBy: unknown): PhaseClass | null {
+  if (typeof boundBy !== "string") return null;
+  if (/^gpu/i.test(boundBy)) return "gpu";
+  if (/^io/i.test(boundBy)) return "io";
+  if (/^cpu/i.test(boundBy)) return "cpu";
+  return null;
+}
+
+const logRatio = (a: number, p: number) => Math.log((a + 0.5) / (p + 0.5));
+function med(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -38,24 +63,59 @@ export class LivePredictor {
   private readonly started = new Map<string, number>();
   private readonly finished = new Map<string, number>();
   private lastEndAtS: number | null = null;
+  private readonly boundBy = new Map<string, PhaseClass>();
+  private readonly etaAtStart = new Map<string, number>();
+  private readonly gaps: number;
 
-  constructor(prediction: Prediction | { phases: Record<string, number> } | null) {
+  constructor(prediction: Prediction | { phases: Record<string, number> } | null, opts: { gapsFactor?: number } = {}) {
     this.base = { ...(prediction?.phases ?? {}) };
+    this.gaps = opts.gapsFactor && opts.gapsFactor > 0 ? opts.gapsFactor : 1;
   }
 
-  /** Speed factor of a phase class from the phases finished so far. */
-  factor(cls: PhaseClass): number {
-    let a = 0, p = 0, n = 0;
+  /** The class a phase's evidence counts for: its measured bound-by when known, else its kind. */
+  classOf(name: string): PhaseClass {
+    return this.boundBy.get(name) ?? phaseClass(name);
+  }
+
+  /** Per-phase log ratios of the finished phases, by class. */
+  private evidence(): Map<PhaseClass, number[]> {
+    const out = new Map<PhaseClass, number[]>();
     for (const [name, actual] of this.finished) {
-      if (phaseClass(name) !== cls) continue;
       const pred = this.frozen.get(name) ?? this.base[name];
       if (pred === undefined) continue;
       const children = PARENT_SUMS[name];
       if (children && children.some((c) => this.finished.has(c))) continue; // its sub-steps count instead
-      a += actual; p += pred; n++;
+      const c = this.classOf(name);
+      const l = out.get(c) ?? [];
+      l.push(logRatio(actual, pred));
+      out.set(c, l);
     }
-    if (n === 0) return 1;
-    return Math.min(FACTOR_MAX, Math.max(FACTOR_MIN, (a + SHRINK_K_S) / (p + SHRINK_K_S)));
+    return out;
+  }
+
+  /** Speed factor of a phase class from the phases finished so far. */
+  factor(cls: PhaseClass): number {
+    const ev = this.evidence();
+    const own = ev.get(cls);
+    let l: number;
+    if (own && own.length) l = med(own);
+    else {
+      const all = [...ev.values()].flat();
+      if (all.length === 0) return 1;
+      l = TRANSFER * med(all);
+    }
+    return Math.min(FACTOR_MAX, Math.max(FACTOR_MIN, Math.exp(l)));
+  }
+
+  /** The host sampler measured what bounded a phase (its evidence then counts for that class). */
+  setBoundBy(phase: string, boundBy: unknown): void {
+    const c = classOfBoundBy(boundBy);
+    if (c) this.boundBy.set(phase, c);
+  }
+
+  /** The ETA to readiness as it stood when a phase began (null when it had none). */
+  etaAt(phase: string): number | null {
+    return this.etaAtStart.get(phase) ?? null;
   }
 
   /** Current prediction (s) for a phase: frozen once it started, else rescaled; null without a prediction. */
@@ -82,6 +142,11 @@ export class LivePredictor {
   }
 
   onPhaseStart(phase: string, atS: number): void {
+    if (!this.etaAtStart.has(phase) && Object.keys(this.base).length) {
+      // the estimate as it stood when this phase began (before it counts as in flight)
+      const e = this.eta(atS, null, 0, { noGapCredit: true });
+      if (e !== null) this.etaAtStart.set(phase, e);
+    }
     this.started.set(phase, atS);
     const p = this.rescaled(phase);
     if (p !== null && !this.frozen.has(phase)) this.frozen.set(phase, p);
@@ -99,7 +164,7 @@ export class LivePredictor {
    * nowS: seconds since start-up began; currentPhase: innermost phase in flight (or null);
    * currentElapsedS: how long it has been running.
    */
-  eta(nowS: number, currentPhase: string | null, currentElapsedS: number): number | null {
+  eta(nowS: number, currentPhase: string | null, currentElapsedS: number, opts: { noGapCredit?: boolean } = {}): number | null {
     if (Object.keys(this.base).length === 0) return null;
     // the furthest phase reached: phases ordered before it that never started were skipped
     let reached = currentPhase ? order(currentPhase) : -1;
@@ -111,7 +176,7 @@ export class LivePredictor {
       if (n === currentPhase) return Math.max(0, p - currentElapsedS);
       const st = this.started.get(n);
       if (st !== undefined) return Math.max(0, p - Math.max(0, nowS - st));
-      return p;
+      return p * this.gaps;
     };
     let total = 0;
     for (const top of TOTAL_PARTS) {
@@ -129,7 +194,7 @@ export class LivePredictor {
       if (top in this.base) total += remainingLeaf(top);
     }
     // between phases: the gap since the last phase ended counts against what comes next
-    if (currentPhase === null && this.lastEndAtS !== null) total = Math.max(0, total - Math.max(0, nowS - this.lastEndAtS));
+    if (currentPhase === null && !opts.noGapCredit && this.lastEndAtS !== null) total = Math.max(0, total - Math.max(0, nowS - this.lastEndAtS));
     return r3(total);
   }
 

@@ -34,10 +34,12 @@ export function buildSummary(r: TrackerResult, traceId: string, opts: {
   phaseAttributes?: (name: string) => Attributes;
   predictedTotal?: number | null;
 } = {}): Summary {
-  const phases = toRecords(r, opts.predicted).map((p) => ({
-    ...p,
-    attributes: { ...p.attributes, ...(opts.phaseAttributes?.(p.name) ?? {}) },
-  }));
+  const phases = toRecords(r, opts.predicted).map((p) => {
+    const attributes = { ...p.attributes, ...(opts.phaseAttributes?.(p.name) ?? {}) };
+    // The ETA to readiness as it stood when the phase began (src/predict/live.ts), also as a field.
+    const eta = attributes["vllm.startup.phase.eta_s"];
+    return { ...p, ...(typeof eta === "number" ? { eta_s: eta } : {}), attributes };
+  });
   const outcome = r.outcome === "running" ? "incomplete" : r.outcome;
   return redactDeep({
     schema: "startup-tracer.summary/v1",

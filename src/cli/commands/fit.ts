@@ -56,6 +56,13 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`startup-tracer fit: no finished start-ups in ${dir} (or the trace backend): nothing to fit`);
     return 1;
   }
+  // A fleet's keys: traces that carry vllm.startup.fleet_key predict the next start-up of that key here too.
+  let fleetRuns = 0;
+  if (traces.length) {
+    const hf = new History(dir);
+    fleetRuns = hf.importFleetRuns(traces.map((t) => ({ trace_id: t.trace_id, engine_version: t.engine_version, phases: t.phases, predicted: t.predicted, fleet_key: t.fleet_key ?? null })));
+    hf.close();
+  }
   const { coefficients, report } = refitFromHistory(all, DEFAULT_COEFFICIENTS);
   const path = localCoefficientsPath(dir);
   try {
@@ -66,10 +73,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   if (json) {
-    process.stdout.write(JSON.stringify({ coefficients_path: path, runs_local: runs.length, runs_from_traces: extra.length, report, warnings }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ coefficients_path: path, runs_local: runs.length, runs_from_traces: extra.length, fleet_runs_added: fleetRuns, report, warnings }, null, 2) + "\n");
     return 0;
   }
-  const lines = [`fitted on ${runs.length} local run(s)${extra.length ? ` + ${extra.length} trace(s)` : ""}; wrote ${path}`];
+  const lines = [`fitted on ${runs.length} local run(s)${extra.length ? ` + ${extra.length} trace(s)` : ""}; wrote ${path}${fleetRuns ? `; ${fleetRuns} fleet-keyed run(s) added to the history` : ""}`];
   for (const [phase, r] of Object.entries(report.per_phase)) {
     lines.push(`  ${phase.padEnd(20)} ${r.method.padEnd(9)} n=${r.n}${r.scale !== undefined ? ` scale=${r.scale}` : ""}`);
   }
