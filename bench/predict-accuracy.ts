@@ -11,6 +11,8 @@ import { fitReference } from "../src/predict/fit.ts";
 import { LEAF_PHASES, PARENT_SUMS, predict } from "../src/predict/model.ts";
 import { loadGraphKbRows, loadReferenceRows, type TrainingRow } from "../src/predict/study-data.ts";
 
+import { evaluateCorpus, loadCorpus } from "../src/predict/corpus-eval.ts";
+
 const argv = process.argv.slice(2);
 const i = argv.indexOf("--data");
 const dataDir = resolve(i >= 0 ? argv[i + 1] : join(import.meta.dir, "..", "..", "shared", "study-data"));
@@ -90,5 +92,22 @@ lines.push("");
 lines.push(`study's published predictor (${STUDY.models} held-out models): MSE ${STUDY.mse_s} s, max error ${STUDY.max_error_s} s`);
 lines.push("per model (total, attributed): " + totals.map((t) => `${t.model} ${t.predicted.toFixed(1)}/${t.actual.toFixed(1)}`).join(", "));
 (out as any).per_model = totals;
+
+// ---- real logs of other hardware: leave-one-log-out over the corpus (src/predict/corpus-eval.ts)
+const li = argv.indexOf("--logs");
+const logsDir = resolve(li >= 0 ? argv[li + 1] : join(import.meta.dir, "..", "..", "shared", "vllm-logs"));
+const corpus = evaluateCorpus(loadCorpus(logsDir));
+(out as any).corpus = corpus;
+const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? "    -" : `${x >= 0 ? "+" : ""}${(x * 100).toFixed(0)}%`.padStart(5));
+lines.push("");
+lines.push(`Leave-one-log-out on ${corpus.logs.length} real logs that show a whole start-up (${logsDir})`);
+lines.push(`${"log".padEnd(46)}${"class".padEnd(13)}${"actual".padStart(7)}${"H100 ref".padStart(9)}${"prior".padStart(7)}${"err".padStart(6)}${"±σ".padStart(5)}${"--gpu".padStart(7)}${"err".padStart(6)}   ETA at phase after loading`);
+for (const r of corpus.logs) {
+  lines.push(`${r.id.slice(0, 45).padEnd(46)}${r.hw_class.padEnd(13)}${r.actual_s.toFixed(0).padStart(7)}${r.reference_s.toFixed(0).padStart(9)}${r.apriori_s.toFixed(0).padStart(7)}${pct(r.apriori_err)} ${r.apriori_sigma.toFixed(2).padStart(4)}${(r.apriori_gpu_s === null ? "-" : r.apriori_gpu_s.toFixed(0)).padStart(7)}${pct(r.apriori_gpu_err)}   ${r.eta_phase ? `${r.eta_phase} @${r.eta_at_s!.toFixed(0)} s: ${r.eta_s!.toFixed(0)} s vs ${r.eta_actual_s!.toFixed(0)} s ${pct(r.eta_err)}` : "-"}`);
+}
+const cs = corpus.summary as Record<string, any>;
+lines.push(`median |a-priori error|, non-H100 logs: ${pct(cs.median_apriori_err_non_reference)} (H100 reference model alone: ${pct(cs.median_apriori_err_reference_model_only)}; with the GPU stated: ${pct(cs.median_apriori_gpu_err_non_reference)})`);
+lines.push(`median |ETA error| at the first phase after model loading: ${pct(cs.median_eta_err_after_loading)} (non-H100: ${pct(cs.median_eta_err_after_loading_non_reference)})`);
+lines.push(`median |error| per phase group: ${Object.entries(cs.per_group_median_abs_err).map(([g, e]) => `${g} ${pct(e as number).trim()}`).join(", ")}`);
 if (argv.includes("--json")) console.log(JSON.stringify(out, null, 2));
 else console.log(lines.join("\n"));

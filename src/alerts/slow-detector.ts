@@ -4,8 +4,9 @@
 // Allowance of a phase:
 // - a budget for that phase (`--budget model_loading=90s`) when one is set
 //   (basis "budget"): the operator's explicit limit wins over the prediction;
-// - otherwise, with a prediction, `slowFactor * predicted + marginS`
-//   (basis "predicted"). The absolute margin (default 2 s) keeps very short
+// - otherwise, with a prediction, `max(slowFactor, exp(2 sigma)) * predicted + marginS`
+//   (basis "predicted"), sigma being the prediction's own log-normal uncertainty
+//   when the predictor knows it (src/predict/prior.ts: wide for an unknown GPU). The absolute margin (default 2 s) keeps very short
 //   phases — a 0.3 s `detect_platform` predicted from history — from being
 //   flagged on scheduling noise: 1.5 x 0.3 s = 0.45 s would be far too tight;
 // - otherwise the phase is not judged.
@@ -50,6 +51,8 @@ export interface SlowPhaseDetectorOptions {
 export const DEFAULT_SLOW_FACTOR = 1.5;
 export const DEFAULT_MARGIN_S = 2;
 export const TOTAL_PHASE = "total";
+/** How many sigmas of the prediction's uncertainty a phase may run over before it is slow (one-sided ~98 %). */
+export const UNCERTAINTY_Z = 2;
 
 interface Tracked {
   phase: string;
@@ -86,11 +89,15 @@ export class SlowPhaseDetector {
   }
 
   /** The allowance a phase would be judged against, or null if it is not judged. */
-  allowanceFor(phase: string, predictedS: number | null): { allowance_s: number; basis: "predicted" | "budget" } | null {
+  allowanceFor(phase: string, predictedS: number | null, sigma: number | null = null): { allowance_s: number; basis: "predicted" | "budget" } | null {
     const budget = this.budgets[phase];
     if (budget !== undefined) return { allowance_s: budget, basis: "budget" };
     if (predictedS !== null && Number.isFinite(predictedS) && predictedS >= 0) {
-      return { allowance_s: this.slowFactor * predictedS + this.marginS, basis: "predicted" };
+      // The prediction's own uncertainty (log-normal sigma; wide for an unknown GPU,
+      // narrow for a fleet key seen before): a healthy phase on slow hardware stays
+      // inside predicted x exp(Z sigma), one that is slow for this host and key does not.
+      const spread = sigma !== null && Number.isFinite(sigma) && sigma > 0 ? Math.exp(UNCERTAINTY_Z * sigma) : 1;
+      return { allowance_s: Math.max(this.slowFactor, spread) * predictedS + this.marginS, basis: "predicted" };
     }
     return null;
   }
@@ -102,13 +109,13 @@ export class SlowPhaseDetector {
     this.track(TOTAL_PHASE, startMs, predictedTotalS);
   }
 
-  phaseStarted(phase: string, startMs: number, predictedS: number | null): void {
+  phaseStarted(phase: string, startMs: number, predictedS: number | null, sigma: number | null = null): void {
     if (this.ended) return;
     if (!this.totalStarted) this.startupStarted(startMs);
     if (phase === TOTAL_PHASE) return;
     // A phase reported again while running (e.g. by another rank) keeps its first start.
     if (this.running.has(phase)) return;
-    this.track(phase, startMs, predictedS);
+    this.track(phase, startMs, predictedS, sigma);
   }
 
   phaseEnded(phase: string, endMs: number): void {
@@ -132,8 +139,8 @@ export class SlowPhaseDetector {
     this.disarm();
   }
 
-  private track(phase: string, startMs: number, predictedS: number | null): void {
-    const a = this.allowanceFor(phase, predictedS);
+  private track(phase: string, startMs: number, predictedS: number | null, sigma: number | null = null): void {
+    const a = this.allowanceFor(phase, predictedS, sigma);
     if (!a) return;
     this.running.set(phase, {
       phase,

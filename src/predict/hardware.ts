@@ -43,7 +43,8 @@ export function emptyHardware(): Hardware {
  */
 export function parseGpuOption(value: string): { gpu: string; count: number } {
   const v = value.trim();
-  const m = /^(.*?[^\sx])(?:\s*[x×*]\s*(\d{1,4}))?$/i.exec(v);
+  // the count follows a lower-case "x" (or "×", "*") right after the name: "A100x8"; "RTX 4090" has none
+  const m = /^(.*?[^\s])(?:[x×*](\d{1,4}))?$/.exec(v);
   if (!v || !m || !/[A-Za-z0-9]/.test(m[1])) throw new Error(`invalid --gpu ${JSON.stringify(value)}: expected <name>[x<count>], e.g. L4, A100x8, "RTX 4090"`);
   const count = m[2] ? Number(m[2]) : 1;
   if (!(count >= 1)) throw new Error(`invalid --gpu ${JSON.stringify(value)}: the count must be at least 1`);

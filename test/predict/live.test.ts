@@ -25,10 +25,11 @@ test("predictions before start, frozen at start; ETA counts down and rescales af
   lp.onPhaseEnd("imports", pred.phases.imports * 2 + 10);
   const after = lp.predictedFor("model_info")!;
   expect(after).toBeGreaterThan(beforeModelInfo);
-  // the io class (weights) is not rescaled by cpu speed
-  expect(lp.predictedFor("load_weights")).toBeCloseTo(pred.phases.load_weights, 2);
+  // the io class (weights) has no evidence of its own: it takes only half of the cpu evidence (log space)
   expect(lp.factor("cpu")).toBeGreaterThan(1);
-  expect(lp.factor("io")).toBe(1);
+  expect(lp.factor("io")).toBeGreaterThan(1);
+  expect(lp.factor("io")).toBeCloseTo(Math.sqrt(lp.factor("cpu")), 6);
+  expect(lp.predictedFor("load_weights")).toBeCloseTo(pred.phases.load_weights * lp.factor("io"), 2);
   // a phase's prediction is frozen once it started
   lp.onPhaseStart("model_info", 12);
   const frozen = lp.predictedFor("model_info");
@@ -61,5 +62,38 @@ test("io-class rescaling: slow weight loading does not slow down the CPU phases"
   lp.onPhaseStart("load_weights", 10);
   lp.onPhaseEnd("load_weights", pred.phases.load_weights * 3);
   expect(lp.factor("io")).toBeGreaterThan(2);
-  expect(lp.predictedFor("kv_cache_profiling")).toBeCloseTo(pred.phases.kv_cache_profiling, 3);
+  // the GPU and CPU phases have no evidence of their own: half of the io evidence (log space), not all of it
+  expect(lp.factor("gpu")).toBeCloseTo(Math.sqrt(lp.factor("io")), 6);
+  expect(lp.predictedFor("kv_cache_profiling")).toBeCloseTo(pred.phases.kv_cache_profiling * lp.factor("gpu"), 2);
+});
+
+test("median of per-phase ratios: one outlier phase does not blow up the rest; bound-by moves a phase's evidence", () => {
+  const pred = predict(llama7);
+  const lp = new LivePredictor(pred);
+  // three cpu phases: two as predicted, one ten times slower
+  for (const [name, x] of [["detect_platform", 1], ["imports", 1], ["model_info", 10]] as const) {
+    lp.onPhaseStart(name, 0);
+    lp.onPhaseEnd(name, pred.phases[name] * x);
+  }
+  expect(lp.factor("cpu")).toBeLessThan(1.2);
+  // the sampler says worker_init waited on the GPU: its (slow) evidence counts for the gpu class
+  lp.setBoundBy("worker_init", "GPU");
+  lp.onPhaseStart("worker_init", 5);
+  lp.onPhaseEnd("worker_init", pred.phases.worker_init * 3);
+  expect(lp.classOf("worker_init")).toBe("gpu");
+  expect(lp.factor("gpu")).toBeGreaterThan(2);
+  expect(lp.factor("cpu")).toBeLessThan(1.2);
+});
+
+test("eta_s: the ETA as it stood when each phase began is recorded and moves as phases finish", () => {
+  const pred = predict(llama7);
+  const lp = new LivePredictor(pred);
+  lp.onPhaseStart("bootstrap", 0);
+  expect(lp.etaAt("bootstrap")).toBeCloseTo(pred.total_s, 1);
+  lp.onPhaseEnd("bootstrap", pred.phases.bootstrap * 3);
+  lp.onPhaseStart("model_loading", pred.phases.bootstrap * 3);
+  const remainingPredicted = pred.total_s - pred.phases.bootstrap;
+  // the host was slow at bootstrap: the ETA at model_loading is above what the phases' plain sum says
+  expect(lp.etaAt("model_loading")!).toBeGreaterThan(remainingPredicted);
+  expect(lp.etaAt("cuda_graph_capture")).toBeNull();
 });
