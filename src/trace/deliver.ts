@@ -1,8 +1,10 @@
 // Delivers a finished trace without ever holding up the child or losing it:
 // - no endpoint configured: an OTLP/JSON file under the state directory;
-// - an endpoint: OTLP/HTTP (protobuf or JSON) with retries and backoff inside a
-//   deadline; whatever could not be sent is spooled (already encoded) under
-//   the state directory and sent by the next run or by `startup-tracer flush`.
+// - an endpoint: OTLP/HTTP (protobuf or JSON) or OTLP/gRPC with retries and
+//   backoff inside a deadline; whatever could not be sent is spooled (already
+//   encoded) under the state directory and sent by the next run or by
+//   `startup-tracer flush`. gRPC carries the same protobuf body as OTLP/HTTP;
+//   its transport (grpc-export.ts) is loaded only when the protocol is grpc.
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
@@ -19,17 +21,57 @@ export interface DeliveryResult {
 }
 
 interface SpoolMeta {
+  /** The body's encoding; "application/grpc" is the protobuf body meant for OTLP/gRPC. */
   contentType: string;
   url: string;
   traceId: string;
   createdAt: string;
 }
 
+export const GRPC_CONTENT_TYPE = "application/grpc";
+
 export function encode(spans: ReadableSpan[], protocol: ExportConfig["protocol"]): { body: Uint8Array; contentType: string } {
   if (protocol === "http/json") {
     return { body: JsonTraceSerializer.serializeRequest(spans as never)!, contentType: "application/json" };
   }
-  return { body: ProtobufTraceSerializer.serializeRequest(spans as never)!, contentType: "application/x-protobuf" };
+  const body = ProtobufTraceSerializer.serializeRequest(spans as never)!;
+  return { body, contentType: protocol === "grpc" ? GRPC_CONTENT_TYPE : "application/x-protobuf" };
+}
+
+type Attempt = { ok: boolean; status?: number; error?: string; permanent?: boolean };
+
+/** Sends one body over gRPC or HTTP, by its content type, retried until the deadline. */
+async function sendWithRetry(url: string, body: Uint8Array, contentType: string, headers: Record<string, string>,
+  deadlineMs: number, timeoutMs: number, cut?: AbortSignal): Promise<Attempt> {
+  if (contentType !== GRPC_CONTENT_TYPE) return postWithRetry(url, body, contentType, headers, deadlineMs, timeoutMs, cut);
+  const { sendGrpc } = await import("./grpc-export.ts");
+  return retryUntil(deadlineMs, cut, async (remaining) => {
+    const attempt = sendGrpc(url, body, headers, Math.min(timeoutMs, remaining));
+    // A cut (the child is gone) stops waiting at once: what is unsent is spooled.
+    if (!cut) return attempt;
+    return Promise.race([attempt, new Promise<Attempt>((resolve) => {
+      if (cut.aborted) resolve({ ok: false, error: "cut short" });
+      cut.addEventListener("abort", () => resolve({ ok: false, error: "cut short" }), { once: true });
+    })]);
+  });
+}
+
+/** Calls `attempt` with exponential backoff and jitter until it succeeds, fails for good, or the deadline passes. */
+async function retryUntil(deadlineMs: number, cut: AbortSignal | undefined, attempt: (remainingMs: number) => Promise<Attempt>): Promise<Attempt> {
+  let n = 0;
+  let last: Attempt = { ok: false, error: "deadline passed before the first attempt" };
+  while (Date.now() < deadlineMs && !cut?.aborted) {
+    last = await attempt(deadlineMs - Date.now());
+    if (last.ok || last.permanent) return last;
+    n++;
+    const backoff = Math.min(2000, 100 * 2 ** n) * (0.5 + Math.random() * 0.5);
+    if (Date.now() + backoff >= deadlineMs || cut?.aborted) break;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, backoff);
+      cut?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+  }
+  return last;
 }
 
 /** POSTs one OTLP body with retries (exponential backoff with jitter) until the deadline. */
@@ -105,7 +147,7 @@ export async function deliver(spans: ReadableSpan[], cfg: ExportConfig, stateDir
     }
   }
   const { body, contentType } = encode(spans, cfg.protocol);
-  const r = await postWithRetry(cfg.url, body, contentType, cfg.headers, deadlineMs, cfg.timeoutMs, cut);
+  const r = await sendWithRetry(cfg.url, body, contentType, cfg.headers, deadlineMs, cfg.timeoutMs, cut);
   if (r.ok) return { how: "sent", url: cfg.url };
   try {
     const path = spool(stateDir, traceId, body, { contentType, url: cfg.url, traceId, createdAt: new Date().toISOString() });
@@ -113,6 +155,20 @@ export async function deliver(spans: ReadableSpan[], cfg: ExportConfig, stateDir
   } catch (e) {
     return { how: "lost", url: cfg.url, error: `${r.error}; and the spool is not writable: ${(e as Error).message}` };
   }
+}
+
+/**
+ * Where and how a spooled body goes: to the endpoint configured now, with the
+ * protocol configured now, when there is one; else where it was meant to go.
+ * A protobuf body travels over gRPC or HTTP alike; an OTLP/JSON one only over HTTP.
+ */
+function flushTarget(meta: SpoolMeta, cfg: ExportConfig): { url: string; contentType: string } | { error: string } {
+  if (!cfg.url) return { url: meta.url, contentType: meta.contentType };
+  if (meta.contentType === "application/json") {
+    if (cfg.protocol === "grpc") return { error: "spooled as OTLP/JSON, which gRPC cannot carry: flush it to an OTLP/HTTP endpoint" };
+    return { url: cfg.url, contentType: meta.contentType };
+  }
+  return { url: cfg.url, contentType: cfg.protocol === "grpc" ? GRPC_CONTENT_TYPE : "application/x-protobuf" };
 }
 
 export interface FlushResult {
@@ -148,10 +204,11 @@ export async function flushSpool(stateDir: string, cfg: ExportConfig, deadlineMs
       out.errors.push(`${f}: unreadable (${(e as Error).message})`);
       continue;
     }
-    const url = cfg.url ?? meta.url;
-    const r = Date.now() < deadlineMs
-      ? await postWithRetry(url, body, meta.contentType, cfg.headers, Math.min(deadlineMs, Date.now() + 5000), cfg.timeoutMs)
-      : { ok: false, error: "deadline" };
+    const target = flushTarget(meta, cfg);
+    const r = "error" in target ? { ok: false, error: target.error }
+      : Date.now() < deadlineMs
+        ? await sendWithRetry(target.url, body, target.contentType, cfg.headers, Math.min(deadlineMs, Date.now() + 5000), cfg.timeoutMs)
+        : { ok: false, error: "deadline" };
     if (r.ok) {
       out.sent++;
       try { unlinkSync(path); unlinkSync(metaPath); } catch { /* already gone */ }

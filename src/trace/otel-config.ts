@@ -4,13 +4,14 @@
 // one-line warning naming the variable; they never stop anything.
 import { redactText } from "../redact/redact.ts";
 
-export type Protocol = "http/protobuf" | "http/json";
+export type Protocol = "http/protobuf" | "http/json" | "grpc";
 
 export interface ExportConfig {
   /** false when OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. */
   enabled: boolean;
   exporter: "otlp" | "console" | "none";
-  /** Full URL spans are POSTed to, or null when no endpoint is configured. */
+  /** Full URL spans are POSTed to (gRPC: the endpoint, `http(s)://host:port` or
+   * `host:port`), or null when no endpoint is configured. */
   url: string | null;
   protocol: Protocol;
   headers: Record<string, string>;
@@ -54,8 +55,22 @@ export function parseKeyValueList(v: string): Record<string, string> | null {
   return out;
 }
 
+/** gRPC endpoints may also be a bare `host:port` (vLLM's own examples use that form). */
+function validGrpcEndpoint(u: string): boolean {
+  return validUrl(u) || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(u);
+}
+
 export function readExportConfig(env: Record<string, string | undefined>, flags: { otlpEndpoint?: string } = {}): ExportConfig {
   const warnings: string[] = [];
+  // The protocol first: it decides how an endpoint is read (gRPC has no /v1/traces path).
+  let protocol: Protocol = "http/protobuf";
+  const pv = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "").trim().toLowerCase();
+  const pname = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  if (pv === "http/json" || pv === "http/protobuf" || pv === "grpc") protocol = pv;
+  else if (pv) warnings.push(`${pname}=${pv}: unknown protocol, using http/protobuf`);
+  const grpc = protocol === "grpc";
+  const valid = grpc ? validGrpcEndpoint : validUrl;
+  const what = grpc ? "not an http(s) URL or host:port" : "not an http(s) URL";
   const disabled = (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
   let exporter: ExportConfig["exporter"] = "otlp";
   const te = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
@@ -66,27 +81,23 @@ export function readExportConfig(env: Record<string, string | undefined>, flags:
   }
 
   let url: string | null = null;
+  // gRPC endpoints are used as given (the exporter ignores a path); HTTP base URLs get /v1/traces.
+  const base = (v: string) => (grpc ? v : tracesUrl(v));
   if (flags.otlpEndpoint !== undefined) {
-    if (validUrl(flags.otlpEndpoint)) url = tracesUrl(flags.otlpEndpoint);
-    else warnings.push(`--otlp-endpoint ${redactText(flags.otlpEndpoint)}: not an http(s) URL, ignored`);
+    const v = flags.otlpEndpoint.trim();
+    if (valid(v)) url = base(v);
+    else warnings.push(`--otlp-endpoint ${redactText(flags.otlpEndpoint)}: ${what}, ignored`);
   }
   if (!url && env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
     const v = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim();
-    if (validUrl(v)) url = v; // used as-is, per the spec
-    else warnings.push(`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${redactText(v)}: not an http(s) URL, ignored`);
+    if (valid(v)) url = v; // used as-is, per the spec
+    else warnings.push(`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${redactText(v)}: ${what}, ignored`);
   }
   if (!url && env.OTEL_EXPORTER_OTLP_ENDPOINT) {
     const v = env.OTEL_EXPORTER_OTLP_ENDPOINT.trim();
-    if (validUrl(v)) url = tracesUrl(v);
-    else warnings.push(`OTEL_EXPORTER_OTLP_ENDPOINT=${redactText(v)}: not an http(s) URL, ignored`);
+    if (valid(v)) url = base(v);
+    else warnings.push(`OTEL_EXPORTER_OTLP_ENDPOINT=${redactText(v)}: ${what}, ignored`);
   }
-
-  let protocol: Protocol = "http/protobuf";
-  const pv = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "").trim().toLowerCase();
-  const pname = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
-  if (pv === "http/json" || pv === "http/protobuf") protocol = pv;
-  else if (pv === "grpc") warnings.push(`${pname}=grpc: gRPC is not supported, using http/protobuf`);
-  else if (pv) warnings.push(`${pname}=${pv}: unknown protocol, using http/protobuf`);
 
   const headers: Record<string, string> = {};
   for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]) {
