@@ -62,11 +62,9 @@ function targetPhase(rule: Rule, rec: StartupRecord): PhaseRecord | undefined {
     // The innermost failed phase that ran (a sub-step over its parent).
     return failed.find((p) => p.parent !== null) ?? failed[failed.length - 1];
   }
-  for (const n of rule.phases) {
-    const p = phaseOf(rec, n);
-    if (p && p.duration_s !== null) return p;
-  }
-  return undefined;
+  const present = rule.phases.map((n) => phaseOf(rec, n)).filter((p): p is PhaseRecord => !!p && p.duration_s !== null);
+  if (rule.pick === "longest") return present.sort((a, b) => b.duration_s! - a.duration_s!)[0];
+  return present[0];
 }
 
 /** The phase's predicted duration once the lever is pulled (clamped to 0..measured). */

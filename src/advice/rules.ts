@@ -78,10 +78,10 @@ export const FIGURES = {
     value: 1,
     source: "below one second the phase's own run-to-run spread (study std, ~0.1-0.5 s) and the one-second log timestamps dominate",
   },
-  /** The fixed overhead (bootstrap) must be at least this long before a snapshot is suggested (s). */
+  /** The fixed overhead (bootstrap or KV-cache profiling) must be at least this long before a snapshot is suggested (s). */
   snapshot_min_bootstrap_s: {
     value: 10,
-    source: "study-data h100nvl_fig_rest_22models_mean.csv: framework_bootstrap 8.7-10.8 s on the reference host; longer is overhead worth skipping",
+    source: "study-data h100nvl_fig_rest_22models_mean.csv: framework_bootstrap 8.7-10.8 s, kv_cache_profiling 1.4-2.7 s on the reference host; longer is overhead worth skipping",
   },
 } as const;
 
@@ -120,8 +120,9 @@ export interface Part { text: string; when?: Condition[] }
 
 export interface Rule {
   lever: Lever;
-  /** The phase the saving comes from: the first of these present in the trace. */
+  /** The phase the saving comes from: the first of these present in the trace (`pick: "longest"`: the longest). */
   phases: string[];
+  pick?: "first" | "longest";
   /** Levers on the same phase are applied in this order; a later one saves only on what remains. */
   order: number;
   /** Every condition must hold. */
@@ -272,13 +273,16 @@ export const RULES: Rule[] = [
   },
   {
     lever: "snapshot",
-    phases: ["bootstrap"],
+    phases: ["bootstrap", "kv_cache_profiling"],
+    pick: "longest",
     order: 0,
     when: [{ fact: "phase.duration_s", gte: FIGURES.snapshot_min_bootstrap_s.value }, { fact: "run.outcome", is: "ready" }],
     unless: [],
     after: { kind: "restore" },
     evidence: [
-      { text: "{phase.duration_s} s of fixed engine overhead (imports, platform and model config, worker start) that no flag shortens" },
+      { text: "{phase.name} took {phase.duration_s} s, fixed engine overhead that no flag shortens" },
+      { text: " (imports, platform and model config, worker start)", when: [{ fact: "phase.name", is: "bootstrap" }] },
+      { text: " (the profiling forward pass and KV-cache sizing)", when: [{ fact: "phase.name", is: "kv_cache_profiling" }] },
     ],
     action: [
       { text: "restore an initialised engine instead: vLLM sleep mode (--enable-sleep-mode, /sleep and /wake_up) on a kept-warm pod, or a GPU memory snapshot of it (Modal, CRIU/cuda-checkpoint); a restore also skips compile, KV profiling and graph capture" },

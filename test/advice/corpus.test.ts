@@ -76,7 +76,7 @@ describe.each(LOGS.map((p) => [p.slice(DIR.length + 1), p]))("%s", (_name, path)
 
   test("silent where the log shows the lever pulled or nothing to pull", async () => {
     const { items, text } = await adviceFor(path);
-    const has = (l: string) => levers(items).includes(l);
+    const has = (l: string) => (levers(items) as string[]).includes(l);
     // compile_cache only on a miss: a log without "Compiling a graph" (a cache hit, eager, no compile) gets none.
     if (!/Compiling a graph for /.test(text)) expect(has("compile_cache")).toBe(false);
     // cuda_graph_sizes only when graphs were captured, never in eager mode.
