@@ -109,7 +109,10 @@ export function runFacts(rec: StartupRecord, ctx: AdviceContext = {}): Facts {
   f["weights.gib"] = gib !== null && gib > 0 ? r2(gib) : null;
   const d = num(loadPhase?.duration_s);
   f["weights.loaded"] = !!loadPhase && loadPhase.status === "ok";
-  f["weights.gib_s"] = gib !== null && gib > 0 && d !== null && d > 0 ? r2(gib / d) : null;
+  // The sampler's measured read rate of the process tree when there is one, else bytes / duration.
+  const sampled = num(attr(rec, ["load_weights", "model_loading"], "vllm.startup.process.io.read_throughput"));
+  f["weights.gib_s"] = sampled !== null && sampled > 0 ? r2(sampled / 2 ** 30)
+    : gib !== null && gib > 0 && d !== null && d > 0 ? r2(gib / d) : null;
   const src = str(attr(rec, ["load_weights", "model_loading"], "vllm.startup.io.read_source"));
   f["weights.read_source"] = src;
   f["weights.from_page_cache"] = src !== null ? src === "page_cache"

@@ -177,7 +177,9 @@ export const RULES: Rule[] = [
     },
     evidence: [
       { text: "weights loaded in {phase.duration_s} s" },
-      { text: " ({weights.gib} GiB at {weights.gib_s} GiB/s", when: [{ fact: "weights.gib_s", present: true }] },
+      { text: " ({weights.gib} GiB", when: [{ fact: "weights.gib_s", present: true }, { fact: "weights.gib", present: true }] },
+      { text: " (", when: [{ fact: "weights.gib_s", present: true }, { fact: "weights.gib", absent: true }] },
+      { text: " at {weights.gib_s} GiB/s", when: [{ fact: "weights.gib_s", present: true }] },
       { text: ", read from {weights.read_source}", when: [{ fact: "weights.gib_s", present: true }, { fact: "weights.read_source", present: true }] },
       { text: ")", when: [{ fact: "weights.gib_s", present: true }] },
       { text: " with {weights.loader_threads} loader thread(s) ({weights.loader})" },
