@@ -72,6 +72,14 @@ export class LivePredictor {
     this.gaps = opts.gapsFactor && opts.gapsFactor > 0 ? opts.gapsFactor : 1;
   }
 
+  /**
+   * A better prior arrived (the host inventory answered): phases not yet started
+   * take the new base; frozen and finished phases keep theirs.
+   */
+  rebase(prediction: Prediction | { phases: Record<string, number> }): void {
+    for (const [k, v] of Object.entries(prediction.phases)) if (!this.frozen.has(k)) this.base[k] = v;
+  }
+
   /** The class a phase's evidence counts for: its measured bound-by when known, else its kind. */
   classOf(name: string): PhaseClass {
     return this.boundBy.get(name) ?? phaseClass(name);

@@ -30,6 +30,8 @@ export interface LiveHandle {
 export async function loadLivePlugins(session: StartupSession, values: OptionValues, ctx: LiveContext): Promise<LiveHandle> {
   const stops: (() => void | Promise<void>)[] = [];
   let setPid: (pid: number) => void = () => {};
+  // The host inventory (GPU product, memory, CPU): the sampler asks for it once; the predictor reads it too.
+  let inventory: Promise<Attributes> | null = null;
 
   // 1. Sampling first: it should cover the earliest phases.
   const interval = values["sample-interval"] === undefined ? 100 : Number(values["sample-interval"]);
@@ -40,7 +42,8 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       if (ctx.pid) sampler.start(ctx.pid);
       setPid = (pid) => sampler.setRootPid(pid);
       let resource: Attributes = {};
-      hostInventory().then((r) => { resource = r; }).catch(() => undefined);
+      inventory = hostInventory();
+      inventory.then((r) => { resource = r; }).catch(() => undefined);
       const plugin: SessionPlugin = {
         name: "sampling",
         // Exact counters at every live boundary (samples between ticks are interpolated).
@@ -65,6 +68,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
 
   // 2. The predictor (features come from the command line and the model's files).
   let predictedFor: (name: string) => number | null = () => null;
+  let sigmaFor: (name: string) => number | null = () => null;
   try {
     const [{ extractFeatures }, { predict }, { LivePredictor }, { loadActiveCoefficients }] = await Promise.all([
       import("../predict/features.ts"), import("../predict/model.ts"), import("../predict/live.ts"), import("../predict/fit.ts"),
@@ -82,8 +86,34 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       if (bad) warn(`--model ${String(values.model)}: ${bad}`);
     }
     const coefficients = loadActiveCoefficients(ctx.stateDir);
-    const prediction = predict(features, coefficients);
-    const lp = new LivePredictor(prediction);
+    void predict;
+    // The hardware prior and the fleet history (src/predict/live-prior.ts): --gpu at once, the inventory when it answers.
+    const [{ livePrediction }, { hardwareFromInventory }, { History }, { PRIORS }] = await Promise.all([
+      import("../predict/live-prior.ts"), import("../predict/hardware.ts"), import("../predict/history.ts"), import("../predict/prior.ts")]);
+    const gpuOption = typeof values.gpu === "string" ? values.gpu : null;
+    const seenKeys = new Map<string, Record<string, number> | null>(); // one history read per key
+    const keyHistory = values["no-history"] ? undefined : (key: string) => {
+      if (!seenKeys.has(key)) { const h = new History(ctx.stateDir); try { seenKeys.set(key, h.phasesForKey(key)); } finally { h.close(); } }
+      return seenKeys.get(key) ?? null;
+    };
+    let live = livePrediction(features, coefficients, hardwareFromInventory({}, gpuOption), ctx.argv, keyHistory);
+    const prediction = live.prediction;
+    const lp = new LivePredictor(prediction, { gapsFactor: PRIORS.fitted.gaps.factor });
+    sigmaFor = (name) => live.prediction.sigma[name] ?? null;
+    // What vLLM prints (engine config, platform, GPU lines) refines both as the lines arrive.
+    const [{ LogFactScanner }, { refineFeatures, mergeHardware }] = await Promise.all([import("../predict/log-hardware.ts"), import("../predict/live-prior.ts")]);
+    const scanner = new LogFactScanner(5000);
+    session.tapLines((line) => scanner.push(line));
+    let inv = hardwareFromInventory({}, gpuOption);
+    const refresh = () => {
+      const facts = scanner.finish();
+      const next = livePrediction(refineFeatures(features, facts), coefficients, mergeHardware(inv, facts), ctx.argv, keyHistory, facts.server_mode);
+      if (next.hw_class !== live.hw_class || next.fleet_key !== live.fleet_key || next.prediction.total_s !== live.prediction.total_s) {
+        live = next;
+        lp.rebase(next.prediction);
+      }
+    };
+    if (!gpuOption) inventory?.then((attrs) => { inv = hardwareFromInventory(attrs, null); refresh(); }).catch(() => undefined);
     const t0 = session.opts.t0;
     const startAt = new Map<string, number>();
     predictedFor = (name) => lp.predictedFor(name);
@@ -91,6 +121,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       name: "prediction",
       onPhaseStart: (name, _parent, t) => {
         startAt.set(name, t);
+        refresh();
         lp.onPhaseStart(name, (t - t0) / 1000);
       },
       onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
@@ -98,7 +129,20 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       predictedTotal: () => lp.totalPredicted(),
       // The advice's warm-compile saving is predicted for this model, from the same features.
       adviceContext: () => ({ features: features as never, coefficients }),
-      rootAttributes: (): Attributes => (featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
+      rootAttributes: (): Attributes => ({
+        ...(featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
+        "vllm.startup.hardware.class": live.hw_class, "vllm.startup.prediction.basis": live.basis,
+        "vllm.startup.prediction.sigma": live.prediction.sigma_total, "vllm.startup.fleet_key": live.fleet_key,
+      }),
+      // The ETA to readiness as it stood when the phase began, and the prediction's uncertainty.
+      phaseAttributes: (p): Attributes => {
+        const out: Attributes = {};
+        const eta = lp.etaAt(p.name);
+        if (eta !== null) out["vllm.startup.phase.eta_s"] = eta;
+        const sg = sigmaFor(p.name);
+        if (sg !== null) out["vllm.startup.phase.predicted_sigma"] = sg;
+        return out;
+      },
       eta: (now, current, currentStart) => {
         const v = lp.eta((now - t0) / 1000, current, currentStart !== null ? (now - currentStart) / 1000 : 0);
         return v === null ? null : Math.round(v * 10) / 10;
@@ -107,7 +151,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
         if (values["no-history"]) return;
         const { History } = await import("../predict/history.ts");
         const h = new History(ctx.stateDir);
-        h.recordStartup(summary, features);
+        h.recordStartup(summary, features, live.fleet_key);
         h.close();
       },
     });
@@ -163,13 +207,13 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
     detector.startupStarted(t0, null);
     session.addPlugin({
       name: "alerts",
-      onPhaseStart: (name, _p, t) => detector.phaseStarted(name, t, predictedFor(name)),
+      onPhaseStart: (name, _p, t) => detector.phaseStarted(name, t, predictedFor(name), sigmaFor(name)),
       onPhaseEnd: (name, t) => detector.phaseEnded(name, t),
       onEnd: (t) => detector.startupEnded(t),
       slow: () => slow.map((s) => ({ ...s })),
       phaseAttributes: (p) => {
         const s = slow.find((x) => x.phase === p.name);
-        const allowance = detector.allowanceFor(p.name, predictedFor(p.name));
+        const allowance = detector.allowanceFor(p.name, predictedFor(p.name), sigmaFor(p.name));
         const out: Attributes = {};
         if (allowance) out["vllm.startup.phase.allowance_s"] = allowance.allowance_s;
         // "Ran longer than its allowance" (docs/span-contract.md), judged on the final duration: a

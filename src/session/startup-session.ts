@@ -119,6 +119,18 @@ export class StartupSession {
     }
   }
 
+  /**
+   * One reader of the lines the tracker sees (the predictor reads the hardware and
+   * configuration vLLM prints: src/predict/log-hardware.ts). It must be cheap and
+   * stop reading on its own; a failure drops the tap, never a line.
+   */
+  private lineTap: ((line: string) => void) | null = null;
+  tapLines(fn: (line: string) => void): void {
+    this.lineTap = (line) => {
+      try { fn(line); } catch { this.lineTap = null; }
+    };
+  }
+
   /** A line splitter for one of the child's streams, feeding the tracker. */
   newStream(): TimedSplitter {
     let t = this.opts.t0;
@@ -126,7 +138,9 @@ export class StartupSession {
     // failure marker the traceback that explains it is still on its way.
     // Lines that cannot matter to the tracker skip it (./prefilter.ts).
     const s = new LineSplitter((line) => {
-      if (!this.finalized) this.tracker.feedRaw(line, t);
+      if (this.finalized) return;
+      this.tracker.feedRaw(line, t);
+      if (this.lineTap) this.lineTap(line);
     }, MAX_LINE_CHARS, skippableIn) as TimedSplitter;
     const push = s.push.bind(s);
     s.push = (chunk: Uint8Array) => {
