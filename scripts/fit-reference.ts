@@ -24,7 +24,8 @@ if (argv.includes("--priors")) {
   const logsDir = resolve(opt("--logs") ?? join(root, "..", "shared", "vllm-logs"));
   const corpus = loadCorpus(logsDir);
   if (corpus.length === 0) { console.error(`fit-reference: no complete start-up logs in ${logsDir}`); process.exit(2); }
-  const fitted = fitPriors(corpus.map((l) => l.obs), `median log ratio per class and group over ${corpus.length} corpus logs (../shared/vllm-logs), shrunk to the pooled median with 2 pseudo-logs (scripts/fit-reference.ts --priors)`);
+  // the corpus's file names say the hardware (INDEX.md): training uses it, as an operator's --gpu would
+  const fitted = fitPriors(corpus.map((l) => l.obsWithGpu ?? l.obs), `median log ratio per class and group over ${corpus.length} corpus logs (../shared/vllm-logs), shrunk to the pooled median with 2 pseudo-logs (scripts/fit-reference.ts --priors)`);
   const priorsPath = join(root, "src", "predict", "hardware-priors.json");
   const priors = JSON.parse(readFileSync(priorsPath, "utf8"));
   priors.fitted = fitted;

@@ -69,8 +69,11 @@ export function groupOf(topPhase: string): Group | null {
 }
 
 /** The fitted key of a group: bootstrap differs between a server (two processes) and an offline engine. */
-export function groupKey(g: Group, server: boolean): string {
-  return g === "bootstrap" ? `bootstrap@${server ? "server" : "offline"}` : g;
+export function groupKey(g: Group, server: boolean, engine: "v0" | "v1" | null = null): string {
+  if (g === "bootstrap") return `bootstrap@${server ? "server" : "offline"}`;
+  // V0 profiles with one eager forward pass; V1's profiling run is the compiled model's first run
+  if (g === "kv") return `kv@${engine === "v0" ? "v0" : "v1"}`;
+  return g;
 }
 
 export interface PriorContext {
@@ -99,13 +102,13 @@ export function logFactor(fitted: Fitted, ctx: PriorContext, g: Group): number {
   const effect = g === "kv" && ctx.multimodal ? fitted.effects?.["kv@multimodal"] ?? 0 : 0;
   if (ctx.hwClass === "reference") return effect;
   if ((ctx.hwClass === "cpu" || ctx.hwClass === "other-accelerator") && GPU_GROUPS.has(g)) return effect;
-  const k = groupKey(g, ctx.server);
-  return (fitted.classes[ctx.hwClass]?.[k] ?? fitted.pooled[k] ?? 0) + effect;
+  const k = groupKey(g, ctx.server, ctx.engine);
+  return (fitted.classes[ctx.hwClass]?.[k] ?? fitted.pooled[k] ?? fitted.pooled[g] ?? 0) + effect;
 }
 
 export function groupSigma(fitted: Fitted, ctx: PriorContext, g: Group): number {
   if (ctx.hwClass === "reference") return REFERENCE_SIGMA;
-  const s = Math.max(SIGMA_MIN, fitted.sigma[groupKey(g, ctx.server)] ?? 0.5);
+  const s = Math.max(SIGMA_MIN, fitted.sigma[groupKey(g, ctx.server, ctx.engine)] ?? 0.5);
   return ctx.hwClass === "unknown-gpu" ? s * UNKNOWN_WIDEN : s;
 }
 
@@ -259,7 +262,7 @@ export function groupRatios(o: Observation): Partial<Record<string, number>> {
       a += o.actual[top];
       if (o.ref.phases[top] !== undefined) { p += o.ref.phases[top] * eraFactor(ctx, g); any = true; }
     }
-    if (any) out[groupKey(g, o.server)] = lr(a, p);
+    if (any) out[groupKey(g, o.server, o.engine)] = lr(a, p);
   }
   return out;
 }
@@ -275,11 +278,11 @@ export function median(xs: number[]): number {
 export function fitPriors(obs: Observation[], method = "corpus"): Fitted {
   const train = obs.filter((o) => o.hwClass !== "reference");
   const by: Record<string, { cls: string; r: number }[]> = {};
-  const mmKv: number[] = [];
+  const mmKv: { k: string; r: number }[] = [];
   for (const o of train) {
     for (const [k, r] of Object.entries(groupRatios(o))) {
-      if (k === "kv" && o.facts.multimodal) { mmKv.push(r!); continue; } // a configuration effect, fitted below
-      if ((o.hwClass === "cpu" || o.hwClass === "other-accelerator") && (k === "kv" || k === "graphs")) continue; // not a GPU's speed
+      if (k.startsWith("kv") && o.facts.multimodal) { mmKv.push({ k, r: r! }); continue; } // a configuration effect, fitted below
+      if ((o.hwClass === "cpu" || o.hwClass === "other-accelerator") && (k.startsWith("kv") || k === "graphs")) continue; // not a GPU's speed
       (by[k] ??= []).push({ cls: o.hwClass, r: r! });
     }
   }
@@ -296,7 +299,7 @@ export function fitPriors(obs: Observation[], method = "corpus"): Fitted {
       (classes[cls] ??= {})[k] = round3((xs.reduce((a, b) => a + b, 0) + SHRINK_K * m) / (xs.length + SHRINK_K));
     }
   }
-  for (const [a, b] of [["bootstrap@server", "bootstrap@offline"], ["bootstrap@offline", "bootstrap@server"]]) {
+  for (const [a, b] of [["bootstrap@server", "bootstrap@offline"], ["bootstrap@offline", "bootstrap@server"], ["kv@v0", "kv@v1"], ["kv@v1", "kv@v0"]]) {
     if (pooled[a] === undefined && pooled[b] !== undefined) { pooled[a] = pooled[b]; sigma[a] = sigma[b]; }
   }
   // gaps: wall time between phases, as a factor on the phases' own sum
@@ -308,7 +311,8 @@ export function fitPriors(obs: Observation[], method = "corpus"): Fitted {
   const gs = g.length >= 3 ? median(g.map((x) => Math.abs(x - gm))) * 1.4826 : 0.2;
   // multimodal models: their KV profiling runs the encoder too (mean residual, shrunk towards 0 with one pseudo-log)
   const effects: Record<string, number> = {};
-  if (mmKv.length && pooled.kv !== undefined) effects["kv@multimodal"] = round3(mmKv.reduce((a, r) => a + (r - pooled.kv), 0) / (mmKv.length + 1));
+  const mmRes = mmKv.filter((x) => pooled[x.k] !== undefined).map((x) => x.r - pooled[x.k]);
+  if (mmRes.length) effects["kv@multimodal"] = round3(mmRes.reduce((a, r) => a + r, 0) / (mmRes.length + 1));
   return { method, pooled, classes, sigma, effects, gaps: { factor: round3(Math.exp(gm)), sigma: round3(Math.max(0.05, gs)) }, logs: train.map((o) => o.id) };
 }
 
