@@ -14,10 +14,11 @@
 //   engine_ready  engine initialised (offline readiness, server_start begins)
 //   ready     the HTTP server is ready         fatal     the start-up failed
 //   traceback / exception   a Python traceback and its exception line
+//   mark      a named instant only (with `mark`), for the layout step
 
 export type EventKind =
   | "version" | "model" | "server" | "boundary" | "begin" | "end" | "attr"
-  | "parallel" | "engine_ready" | "ready" | "fatal" | "traceback" | "exception";
+  | "parallel" | "engine_ready" | "ready" | "fatal" | "traceback" | "exception" | "mark";
 
 export type AttrType = "num" | "int" | "str" | "bool";
 
@@ -39,6 +40,14 @@ export interface Rule {
   attrs?: Record<string, [number, AttrType] | { const: string | number | boolean }>;
   /** Only for lines at this level (e.g. DEBUG-only duplicates). */
   level?: string;
+  /** Also record this instant under a name (layout data: src/phases/layout.ts). Kind "mark" records only. */
+  mark?: string;
+  /** A later end marker of the same process moves the phase's end (the last one wins). */
+  extend?: boolean;
+  /** Attributes go to this phase instead of `phase`. */
+  attrPhase?: string;
+  /** Capture group with the line's own time of day ("HH:MM:SS,mmm"), for foreign formats without vLLM's header. */
+  at?: number;
 }
 
 const NUM = "(-?[0-9][0-9,]*(?:\\.[0-9]+)?(?:e[+-]?[0-9]+)?|nan|inf)";
@@ -126,6 +135,12 @@ export const RULES: Rule[] = [
     re: new RegExp(`Filesystem type for checkpoints: (\\S+)\\. Checkpoint size: ${NUM} GiB`), kind: "attr", phase: "load_weights",
     attrs: { "vllm.startup.weights.filesystem": [1, "str"], "vllm.startup.weights.checkpoint_gib": [2, "num"] } },
 
+  // ---- multimodal encoder profiling (V1 profile_run profiles the encoder before the
+  // model's dummy run, which is what triggers torch.compile; vLLM v1 gpu_model_runner.py)
+  { id: "mm.encoder_profiling", catalog: ["log:v0.16.1rc1"], versions: "v0.9–main", needle: "Encoder cache will be initialized",
+    re: /Encoder cache will be initialized with a budget of ([0-9][0-9,]*) tokens, and profiled with (\d+) (\w+) items/, kind: "begin", phase: "encoder_profiling",
+    attrs: { "vllm.startup.encoder_cache.tokens": [1, "int"], "vllm.startup.encoder_profiling.items": [2, "int"], "vllm.startup.encoder_profiling.modality": [3, "str"] } },
+
   // ---- torch.compile ----------------------------------------------------
   { id: "compile.cache_dir", catalog: ["compile.cache_dir"], versions: "v0.7–main", needle: "for vLLM's torch.compile",
     re: /Using cache directory: (\S+) for vLLM's torch\.compile/, kind: "attr", phase: "torch_compile",
@@ -152,22 +167,28 @@ export const RULES: Rule[] = [
     attrs: { "vllm.startup.compile.with_profiling_s": [1, "num"] } },
 
   // ---- KV-cache profiling -------------------------------------------------
+  // The profiling forward pass ends at "Memory profiling takes" (V0 INFO, V1 DEBUG) or
+  // "Available KV cache memory"; the KV cache is then sized and allocated, and
+  // kv_cache_profiling ends at the last sizing line (the last one wins: `extend`).
   { id: "kv.memory_profiling", catalog: ["kv.v0.memory_profiling"], versions: "v0.6–v0.10.2 INFO; V1 DEBUG", needle: "Memory profiling takes",
-    re: new RegExp(`Memory profiling takes ${NUM} seconds`), kind: "end", phase: "kv_cache_profiling", dur: 1 },
+    re: new RegExp(`Memory profiling takes ${NUM} seconds`), kind: "end", phase: "profile_run", dur: 1 },
   // Non-negative only: a negative value ("-8.59 GiB", v0.16 compose log) is the failure
   // that follows, not the end of profiling.
   { id: "kv.available", catalog: ["kv.available.v1", "kv.available.v2"], versions: "v0.9.1–main", needle: "Available KV cache memory",
-    re: /Available KV cache memory: ([0-9][0-9,]*(?:\.[0-9]+)?) GiB/, kind: "end", phase: "kv_cache_profiling",
+    re: /Available KV cache memory: ([0-9][0-9,]*(?:\.[0-9]+)?) GiB/, kind: "end", phase: "profile_run", attrPhase: "kv_cache_profiling",
     attrs: { "vllm.startup.kv_cache.gib": [1, "num"] } },
   { id: "kv.available.negative", catalog: ["kv.available.v1", "kv.available.v2"], versions: "v0.9.1–main", needle: "Available KV cache memory",
-    re: /Available KV cache memory: (-[0-9][0-9,]*(?:\.[0-9]+)?) GiB/, kind: "attr", phase: "kv_cache_profiling",
+    re: /Available KV cache memory: (-[0-9][0-9,]*(?:\.[0-9]+)?) GiB/, kind: "end", phase: "profile_run", attrPhase: "kv_cache_profiling",
     attrs: { "vllm.startup.kv_cache.gib": [1, "num"] } },
   { id: "kv.gpu_cache_size", catalog: ["kv.gpu_cache_size", "kv.cache_size_and_concurrency"], versions: "v0.8.5–main", needle: "KV cache size:",
-    re: new RegExp(`(?:GPU|CPU) KV cache size: ${NUM} tokens`), kind: "end", phase: "kv_cache_profiling",
+    re: new RegExp(`(?:GPU|CPU) KV cache size: ${NUM} tokens`), kind: "end", phase: "kv_cache_profiling", extend: true,
     attrs: { "vllm.startup.kv_cache.tokens": [1, "int"] } },
   { id: "kv.v0.blocks", catalog: ["kv.v0.blocks"], versions: "v0.5–v0.11.0", needle: " blocks: ",
-    re: new RegExp(`# (?:GPU|CPU|NPU|XPU|TPU|HPU|\\w+) blocks: ${NUM}`), kind: "end", phase: "kv_cache_profiling",
+    re: new RegExp(`# (?:GPU|CPU|NPU|XPU|TPU|HPU|\\w+) blocks: ${NUM}`), kind: "end", phase: "kv_cache_profiling", extend: true,
     attrs: { "vllm.startup.kv_cache.blocks": [1, "int"] } },
+  { id: "kv.max_concurrency", catalog: ["kv.max_concurrency", "log:v0.6.6.post1", "log:paper-h100nvl"], versions: "v0.6.4–main", needle: "Maximum concurrency for",
+    re: new RegExp(`Maximum concurrency for ${NUM} tokens per request: ${NUM}`), kind: "end", phase: "kv_cache_profiling", extend: true,
+    attrs: { "vllm.startup.kv_cache.max_concurrency": [2, "num"] } },
   { id: "kv.initial_profiling_run", catalog: ["compile.initial_profiling_run"], versions: "v0.18.0–main", needle: "Initial profiling/warmup run took",
     re: new RegExp(`Initial profiling/warmup run took ${NUM} s`), kind: "attr", phase: "kv_cache_profiling",
     attrs: { "vllm.startup.kv_cache.profile_run_s": [1, "num"] } },
@@ -179,12 +200,21 @@ export const RULES: Rule[] = [
   { id: "cg.bar", catalog: ["cg.bar.modes", "cg.bar.shapes", "cg.bar.v2runner.plain", "cg.bar.shapes.v0"], versions: "v0.9.2–main", needle: "Capturing CUDA graph",
     re: /Capturing CUDA graph[^:]*:\s+\d+%.*?\|\s*\d+\/(\d+)/, kind: "attr", phase: "cuda_graph_capture",
     attrs: { "vllm.startup.cuda_graph.sizes": [1, "int"] } },
+  // Each bar state, for one step per capture mode (label in parentheses, done/total, elapsed).
+  { id: "cg.bar.state", catalog: ["cg.bar.modes", "cg.bar.shapes", "cg.bar.shapes.v0", "log:v0.11.0-gb10"], versions: "v0.9.2–main", needle: "Capturing CUDA graph",
+    re: /Capturing CUDA graphs?(?: shapes)?(?: \(([^)]*)\))?:\s+(\d+)%[^|]*\|[^|]*\|\s*(\d+)\/(\d+) \[(?:(\d+):)?(\d+):(\d+)/, kind: "mark", mark: "capture_bar" },
   // V0 announces the capture (once per rank); V1 shows only its tqdm bar.
   { id: "cg.begin.v0", catalog: ["cg.capturing.v0", "log:v0.6.4.post1"], versions: "v0.5–v0.10.2 (V0)", needle: "Capturing cudagraphs for decoding",
     re: /^Capturing cudagraphs for decoding/, kind: "begin", phase: "cuda_graph_capture" },
   { id: "cg.finished", catalog: ["cg.finished"], versions: "v0.5–main", needle: "Graph capturing finished in",
     re: new RegExp(`Graph capturing finished in ${NUM} secs?(?:, took ${NUM} GiB)?`), kind: "end", phase: "cuda_graph_capture", dur: 1,
     attrs: { "vllm.startup.cuda_graph.gib": [2, "num"] } },
+
+  // ---- warm-up before graph capture (FlashInfer's own log format, with its own clock) ----
+  { id: "warmup.autotune.start", catalog: ["log:v0.11.0-gb10", "log:v0.20.0-wsl2"], versions: "flashinfer", needle: "Autotuning process start",
+    re: /^(?:.*?(\d\d:\d\d:\d\d,\d{3}) - \w+ - )?.*\[Autotuner\]: Autotuning process starts/, kind: "mark", mark: "autotune_start", at: 1 },
+  { id: "warmup.autotune.end", catalog: ["log:v0.11.0-gb10", "log:v0.20.0-wsl2"], versions: "flashinfer", needle: "Autotuning process end",
+    re: /^(?:.*?(\d\d:\d\d:\d\d,\d{3}) - \w+ - )?.*\[Autotuner\]: Autotuning process ends/, kind: "mark", mark: "autotune_end", at: 1 },
 
   // ---- CPU back-end warm-up (replaces CUDA-graph capture there; v0.11 CPU log) ----
   { id: "cpu.warmup.start", catalog: ["log:v0.11.0-cpu"], versions: "v0.10–main", needle: "Warming up model for the compilation",

@@ -13,9 +13,14 @@
 import { parseLine, type LogLine } from "../logparse/anatomy.ts";
 import { recognize, TracebackWatcher, type Recognized } from "../logparse/recognizer.ts";
 import type { Rule } from "../logparse/patterns.ts";
+import { parseFrame, phaseOfFrames, type Frame } from "../logparse/traceback-frames.ts";
 import { parentOf, phaseOrder, type PhaseName } from "./catalog.ts";
 import { BOOTSTRAP_SEGMENTS, LIVE_SEQUENCE, PLATFORMS_WITHOUT_GRAPHS, SKIPPED_BY_V0, SKIPPED_WHEN_EAGER } from "./segments.ts";
 import type { Attributes, Outcome, PhaseRecord } from "../state/types.ts";
+import { layoutPhases } from "./layout.ts";
+
+/** vLLM's log timestamps have whole seconds: printed values and markers may disagree by this much. */
+const LOG_RESOLUTION_MS = 1000;
 
 interface RankEntry {
   begin?: number;
@@ -83,12 +88,25 @@ export interface FinalPhase {
   rankDurationsS: number[];
   ranks: number;
   attrs: Attributes;
+  /** Where the start came from: a begin marker, a printed duration, the previous phase's end, or the layout. */
+  source?: "begin" | "printed" | "cursor" | "layout";
+  /** No end marker: it ended when a later phase of its process began or ended. */
+  implicitEnd?: boolean;
+}
+
+/** A named instant recorded for the layout step (rules with `mark`). */
+export interface Mark {
+  t: number;
+  rank: string;
+  groups: (string | undefined)[];
 }
 
 interface Chain {
   text: string;
   /** Index of the line that closed it. */
   idx: number;
+  /** Frames of each traceback in the chain (the first is the root cause), outermost first. */
+  frames: Frame[][];
 }
 
 const RANK_MAIN = "-";
@@ -127,6 +145,15 @@ export class PhaseTracker {
   private importMode: boolean;
   private startKnown: boolean;
   private phaseEventSeen = false;
+  /** Named instants for the layout (autotuning, capture-bar states, KV markers), bounded per name. */
+  private marks = new Map<string, Mark[]>();
+  /** Frames of the traceback each process is printing (bounded). */
+  private openFrames = new Map<string, Frame[]>();
+  private lastOpenFrames: Frame[] | null = null;
+  /** Time of the last recognised marker before the start-up ended. */
+  private lastMarkerT: number | undefined;
+  /** vLLM's lines carry millisecond timestamps (study builds, some log configs), not whole seconds. */
+  private msStamps = false;
 
   constructor(t0Ms: number, private events: TrackerEvents = {}, opts: TrackerOptions = {}) {
     this.t0 = t0Ms;
@@ -161,22 +188,37 @@ export class PhaseTracker {
   feed(line: LogLine, tMs: number): void {
     this.lineIdx++;
     if (tMs > this.lastT) this.lastT = tMs;
+    if (!this.msStamps && line.hasTime && line.secondOfDay % 1 !== 0) this.msStamps = true;
     const key = this.rankKey(line);
     if (line.proc !== null && !this.serverMode && line.proc.startsWith("APIServer")) this.serverMode = true;
     const hits = recognize(line, this.scratch);
     let tracebackStart = false;
     for (let i = 0; i < hits.length; i++) if (hits[i].rule.kind === "traceback") tracebackStart = true;
+    if (tracebackStart) {
+      if (this.openFrames.size >= 64) this.openFrames.clear();
+      this.openFrames.set(key, (this.lastOpenFrames = []));
+    } else if (this.openFrames.size) {
+      const fr = parseFrame(line.message);
+      const list = fr ? (this.openFrames.get(key) ?? this.lastOpenFrames) : null;
+      if (fr && list && list.length < 256) list.push(fr);
+    }
     const exc = this.tb.feed(line, key, tracebackStart);
-    if (exc) this.exception(exc.text, !!exc.chained, tMs);
+    if (exc) {
+      const frames = this.openFrames.get(key) ?? this.lastOpenFrames ?? [];
+      this.openFrames.delete(key);
+      this.exception(exc.text, !!exc.chained, tMs, frames);
+    }
     if (hits.length === 0) return;
     // After readiness only facts are collected; a later crash does not undo the start-up.
     for (const h of hits) this.apply(h.rule, h.m, key, tMs, line);
   }
 
-  private exception(text: string, chained: boolean, t: number): void {
+  private exception(text: string, chained: boolean, t: number, frames: Frame[]): void {
     const last = this.chains[this.chains.length - 1];
-    if (chained && last) last.text = clip(text);
-    else if (this.chains.length < 16) this.chains.push({ text: clip(text), idx: this.lineIdx });
+    if (chained && last) {
+      last.text = clip(text);
+      if (last.frames.length < 8) last.frames.push(frames);
+    } else if (this.chains.length < 16) this.chains.push({ text: clip(text), idx: this.lineIdx, frames: [frames] });
     // The exception line that follows a fatal marker is the error text.
     const f = this.failure;
     if (f && !f.announced && this.lineIdx >= f.idx) {
@@ -188,7 +230,13 @@ export class PhaseTracker {
   }
 
   private apply(rule: Rule, m: RegExpExecArray, rank: string, t: number, line: LogLine): void {
+    // A foreign format (FlashInfer) inherits the last vLLM timestamp on import; its own clock is finer.
+    if (rule.at && this.importMode && !line.hasTime) t = ownTime(t, m[rule.at]);
+    if (rule.mark) this.mark(rule.mark, t, rank, m);
+    if (!this.done && rule.kind !== "traceback" && rule.kind !== "fatal") this.lastMarkerT = t;
     switch (rule.kind) {
+      case "mark":
+        return;
       case "version":
         if (!this.engineVersion) this.engineVersion = m[1];
         if (rule.id === "api.version_banner.plain" && !this.model) this.model = m[2];
@@ -228,8 +276,8 @@ export class PhaseTracker {
       case "end":
         if (this.done || this.engineReadyT !== null) return;
         this.phaseEventSeen = true;
-        this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) : undefined);
-        this.addAttrs(rule, m, rule.phase!);
+        this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) : undefined, !!rule.extend);
+        this.addAttrs(rule, m, rule.attrPhase ?? rule.phase!);
         return;
       case "engine_ready":
         this.collectAttrs(rule, m, this.runAttrs);
@@ -317,9 +365,25 @@ export class PhaseTracker {
     } else if (!parentOf(phase as PhaseName)) this.liveStart(phase, t);
   }
 
-  private end(phase: string, rank: string, t: number, printed: number | undefined): void {
+  private mark(name: string, t: number, rank: string, m: RegExpExecArray): void {
+    let list = this.marks.get(name);
+    if (!list) this.marks.set(name, (list = []));
+    const rec = { t, rank, groups: m.slice(1) };
+    // Bounded: the first ones and the latest one (a bar redrawn thousands of times keeps its final state).
+    if (list.length < 64) list.push(rec);
+    else list[63] = rec;
+  }
+
+  private end(phase: string, rank: string, t: number, printed: number | undefined, extend = false): void {
     if (printed !== undefined && !(Number.isFinite(printed) && printed >= 0 && printed < 1e6)) printed = undefined;
     const e = this.entry(phase, rank);
+    if (extend && e.end !== undefined && !e.implicit && e.printed === undefined) {
+      if (t > e.end) {
+        e.end = t;
+        this.setCursor(rank, t, !parentOf(phase as PhaseName));
+      }
+      return;
+    }
     if (e.end !== undefined && !e.implicit) {
       // A later line with a printed duration refines an earlier marker (V1 DEBUG
       // "Memory profiling takes" next to "Available KV cache memory").
@@ -525,6 +589,21 @@ export class PhaseTracker {
     return best;
   }
 
+  /**
+   * The step the failure was raised in, from the frames of the failure's
+   * tracebacks (src/logparse/traceback-frames.ts): the chain that gave the error
+   * text first, then the others; within a chain the root cause first.
+   */
+  private failedPhaseFromFrames(): string | null {
+    const f = this.failure;
+    const chains = f ? [...this.chains.filter((c) => c.idx >= f.idx), ...this.chains.filter((c) => c.idx < f.idx).reverse()] : [...this.chains];
+    for (const c of chains) for (const frames of c.frames) {
+      const p = phaseOfFrames(frames);
+      if (p) return p;
+    }
+    return null;
+  }
+
   /** The error text: the exception that closed the traceback following the fatal marker. */
   private errorText(): string | null {
     const f = this.failure;
@@ -577,15 +656,16 @@ export class PhaseTracker {
     // printed duration, nothing earlier in a log tail) does not count.
     for (const [name, s] of this.phases) {
       if (name === "bootstrap") continue;
-      const ranks: { start: number; end: number; printed?: number }[] = [];
+      const ranks: { start: number; end: number; printed?: number; source: FinalPhase["source"]; implicit?: boolean }[] = [];
       for (const e of s.ranks.values()) {
         if (e.end === undefined) continue;
         let start: number | undefined;
-        if (e.printed !== undefined) start = e.end - e.printed * 1000;
-        else if (e.begin !== undefined) start = e.begin;
-        else start = e.cursor;
+        let source: FinalPhase["source"];
+        if (e.printed !== undefined) { start = e.end - e.printed * 1000; source = "printed"; }
+        else if (e.begin !== undefined) { start = e.begin; source = "begin"; }
+        else { start = e.cursor; source = "cursor"; }
         if (start === undefined) continue;
-        ranks.push({ start, end: e.end, printed: e.printed });
+        ranks.push({ start, end: e.end, printed: e.printed, source, implicit: e.implicit });
       }
       if (ranks.length === 0) continue;
       const startMs = Math.min(...ranks.map((r) => r.start));
@@ -597,17 +677,26 @@ export class PhaseTracker {
         durationS: single ? ranks[0].printed! : round6((endMs - startMs) / 1000),
         status: "ok", printedS: printed.length ? Math.max(...printed) : undefined,
         rankDurationsS: printed, ranks: ranks.length, attrs: { ...s.attrs },
+        source: ranks.find((r) => r.start === startMs)?.source,
+        ...(ranks.every((r) => r.implicit) ? { implicitEnd: true } : {}),
       });
     }
-    this.derive(byName, push);
+    this.derive(out, byName);
 
     // Bootstrap and its sub-steps from boundaries. Bootstrap is finished only
     // once model loading began; it is reported only when the log shows its start.
     const load = this.firstBegin("model_loading") ?? byName.get("model_loading")?.startMs;
     const laterPhases = out.some((p) => !p.parent);
-    const bootFailed = outcome === "failed" && load === undefined && !laterPhases && failT !== null;
+    // Where the failure was raised, by the traceback's frames; log order otherwise.
+    const framePhase = outcome === "failed" ? this.failedPhaseFromFrames() : null;
+    const frameTop = framePhase ? (parentOf(framePhase as PhaseName) ?? framePhase) : null;
+    const inBootstrap = frameTop === "bootstrap" || frameTop === "tokenizer_init";
+    const bootFailed = outcome === "failed" && load === undefined && failT !== null && (frameTop === null ? !laterPhases : inBootstrap);
     const bootRunning = outcome !== "ready" && outcome !== "failed" && load === undefined && !laterPhases;
-    const bootEndAt = load ?? (bootFailed || bootRunning ? stopT : undefined);
+    // Failed in a later step whose start no marker shows: bootstrap ended at the last marker.
+    const handover = outcome === "failed" && !bootFailed && load === undefined && !laterPhases && frameTop !== null
+      && this.lastMarkerT !== undefined && failT !== null && this.lastMarkerT <= failT ? this.lastMarkerT : undefined;
+    const bootEndAt = load ?? (bootFailed || bootRunning ? stopT : handover);
     if (this.startKnown && bootEndAt !== undefined && bootEndAt >= this.t0) {
       // The sub-step in flight is the last one that started; earlier ones whose
       // end the log does not show are left out.
@@ -630,7 +719,7 @@ export class PhaseTracker {
       const err = bootFailed ? (error ?? "start-up failed") : undefined;
       push({ name: "bootstrap", parent: null, startMs: this.t0, endMs: bootEndAt, durationS: round6((bootEndAt - this.t0) / 1000),
         status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}) } });
-      if (inFlight && status !== "ok") {
+      if (inFlight && (status !== "ok" || handover !== undefined)) {
         push({ name: inFlight, parent: "bootstrap", startMs: inFlightStart, endMs: bootEndAt, durationS: round6((bootEndAt - inFlightStart) / 1000),
           status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: {} });
       }
@@ -647,10 +736,31 @@ export class PhaseTracker {
 
     const bootHandled = byName.get("bootstrap")?.status !== "ok" && byName.has("bootstrap");
     if (!bootHandled) {
-      if (outcome === "failed" && failT !== null) this.markInFlight(out, byName, failT, "error", error ?? "start-up failed");
+      if (outcome === "failed" && failT !== null) {
+        this.markInFlight(out, byName, failT, "error", error ?? "start-up failed", inBootstrap ? null : framePhase);
+      }
       else if (outcome !== "ready") this.markInFlight(out, byName, stopT, "running");
     }
 
+    // A phase begun without an end marker that a later phase followed ran until that one started.
+    for (const [n, st] of this.phases) {
+      if (byName.has(n) || parentOf(n as PhaseName) || n === "bootstrap") continue;
+      const begin = this.firstBegin(n);
+      if (begin === undefined) continue;
+      const next = out.filter((p) => !p.parent && phaseOrder(p.name as PhaseName) > phaseOrder(n as PhaseName) && p.startMs >= begin)
+        .reduce((m, p) => Math.min(m, p.startMs), Infinity);
+      if (Number.isFinite(next)) {
+        pushPhase(out, byName, { name: n, parent: null, startMs: begin, endMs: next, durationS: round6((next - begin) / 1000), status: "ok",
+          rankDurationsS: [], ranks: st.ranks.size, attrs: { ...st.attrs }, source: "begin", implicitEnd: true });
+      }
+    }
+    const laid = layoutPhases(out, {
+      marks: this.marks, resolutionMs: LOG_RESOLUTION_MS, stampResolutionMs: this.msStamps ? 1 : LOG_RESOLUTION_MS,
+      engineReadyT: this.engineReadyT,
+      attrsOf: (name) => ({ ...(this.phases.get(name)?.attrs ?? {}) }),
+    });
+    out.length = 0;
+    out.push(...laid);
     // Nothing may start before the start-up or run after it ended (printed
     // durations can reach before the first line of a partial log).
     const rootStart = Math.min(this.t0, ...out.map((p) => p.startMs));
@@ -665,53 +775,44 @@ export class PhaseTracker {
     };
   }
 
-  /** Phases derived from others (the study's rules, see README). */
-  private derive(byName: Map<string, FinalPhase>, push: (p: FinalPhase) => void): void {
-    const kv = byName.get("kv_cache_profiling");
-    const kvState = this.phases.get("kv_cache_profiling");
-    if (kv && kvState && kv.ranks === 1) {
-      const e = [...kvState.ranks.values()].find((x) => x.end !== undefined)!;
-      // V1 profiles memory with a forward pass that includes torch.compile:
-      // vLLM's "Memory profiling takes X" then covers compile and cache load.
-      const tc = byName.get("torch_compile");
-      const gc = byName.get("graph_compile");
-      if (e.printed !== undefined && tc) {
-        const hit = gc?.attrs["vllm.startup.compile_cache.hit"] === true;
-        const d = e.printed - (tc.printedS ?? tc.durationS) - (hit ? gc!.durationS : 0);
-        if (d >= 0) {
-          kv.durationS = round6(d);
-          kv.startMs = kv.endMs - d * 1000;
-          kv.attrs["vllm.startup.kv_cache.memory_profiling_s"] = e.printed;
-        }
-      }
-    }
-    // model_init: from "Starting to load model" to the start of weight loading.
-    const ml = byName.get("model_loading");
-    const lw = byName.get("load_weights");
-    if (ml && lw && !byName.has("model_init")) {
-      const begin = this.firstBegin("model_loading") ?? ml.startMs;
-      const start = Math.min(begin, ml.startMs);
-      if (lw.startMs > start) {
-        push({ name: "model_init", parent: "model_loading", startMs: start, endMs: lw.startMs,
-          durationS: round6((lw.startMs - start) / 1000), status: "ok", rankDurationsS: [], ranks: lw.ranks, attrs: {} });
-      }
-    }
-    // torch_compile from its sub-steps when vLLM printed no total of its own.
-    if (!byName.has("torch_compile")) {
-      const subs = ["dynamo_transform", "graph_compile"].map((n) => byName.get(n)).filter(Boolean) as FinalPhase[];
-      if (subs.length) {
-        const s = Math.min(...subs.map((p) => p.startMs));
-        const e2 = Math.max(...subs.map((p) => p.endMs));
-        push({ name: "torch_compile", parent: null, startMs: s, endMs: e2, durationS: round6((e2 - s) / 1000), status: "ok",
-          rankDurationsS: [], ranks: Math.max(...subs.map((p) => p.ranks)), attrs: {} });
-      }
-    }
+  /**
+   * The study's derivation (V1 at DEBUG level): "Memory profiling takes X"
+   * covers the profiling forward pass *including* torch.compile and a cached
+   * graph load, so the profiling run's own time is X minus those. The value is
+   * kept as the profile run's printed duration; the layout places the span.
+   */
+  private derive(out: FinalPhase[], byName: Map<string, FinalPhase>): void {
+    const pr = byName.get("profile_run");
     const tc = byName.get("torch_compile");
     const gc = byName.get("graph_compile");
-    if (tc && gc && gc.attrs["vllm.startup.compile_cache.hit"] !== undefined) {
-      tc.attrs["vllm.startup.compile_cache.hit"] = gc.attrs["vllm.startup.compile_cache.hit"];
+    if (pr && pr.ranks === 1 && pr.printedS !== undefined && (tc || gc)) {
+      const hit = gc?.attrs["vllm.startup.compile_cache.hit"] === true;
+      const compile = tc ? (tc.printedS ?? tc.durationS) : 0;
+      const d = pr.printedS - compile - (hit ? gc!.durationS : 0);
+      if (d >= 0) {
+        this.state("kv_cache_profiling").attrs["vllm.startup.kv_cache.memory_profiling_s"] = pr.printedS;
+        const kv = byName.get("kv_cache_profiling");
+        if (kv) kv.attrs["vllm.startup.kv_cache.memory_profiling_s"] = pr.printedS;
+        pr.attrs["vllm.startup.kv_cache.memory_profiling_s"] = pr.printedS;
+        pr.printedS = round6(d);
+        pr.rankDurationsS = [round6(d)];
+        pr.durationS = round6(d);
+        pr.startMs = pr.endMs - d * 1000;
+      }
     }
-    if (tc && this.phases.get("torch_compile")?.attrs) Object.assign(tc.attrs, this.phases.get("torch_compile")!.attrs);
+    // torch_compile from its sub-steps when vLLM printed no total of its own (the layout re-spans it).
+    let top = tc;
+    const subs = ["dynamo_transform", "graph_compile"].map((n) => byName.get(n)).filter(Boolean) as FinalPhase[];
+    if (!top && subs.length) {
+      const s = Math.min(...subs.map((p) => p.startMs));
+      const e = Math.max(...subs.map((p) => p.endMs));
+      top = { name: "torch_compile", parent: null, startMs: s, endMs: e, durationS: round6((e - s) / 1000), status: "ok",
+        rankDurationsS: [], ranks: Math.max(...subs.map((p) => p.ranks)), attrs: { ...(this.phases.get("torch_compile")?.attrs ?? {}) }, source: "layout" };
+      pushPhase(out, byName, top);
+    }
+    if (top && gc && gc.attrs["vllm.startup.compile_cache.hit"] !== undefined) {
+      top.attrs["vllm.startup.compile_cache.hit"] = gc.attrs["vllm.startup.compile_cache.hit"];
+    }
   }
 
   /**
@@ -719,12 +820,18 @@ export class PhaseTracker {
    * (log ended / child exited). It starts where the last finished phase ended;
    * a phase whose start the log does not show is left out.
    */
-  private markInFlight(out: FinalPhase[], byName: Map<string, FinalPhase>, t: number, status: "error" | "running", error?: string): void {
+  private markInFlight(out: FinalPhase[], byName: Map<string, FinalPhase>, t: number, status: "error" | "running", error?: string, forced: string | null = null): void {
+    if (forced) {
+      this.markFailedStep(out, byName, t, error ?? "start-up failed", forced);
+      return;
+    }
     // A top-level phase begun on some process and not ended there.
     let name: string | null = null;
     let start: number | undefined;
+    // A later phase the log already showed means the begun one is over (it had no end marker).
+    const latestShown = Math.max(-1, ...out.filter((p) => !p.parent).map((p) => phaseOrder(p.name as PhaseName)));
     for (const [n, s] of this.phases) {
-      if (parentOf(n as PhaseName) || n === "bootstrap") continue;
+      if (parentOf(n as PhaseName) || n === "bootstrap" || phaseOrder(n as PhaseName) < latestShown) continue;
       for (const e of s.ranks.values()) {
         if (e.begin === undefined || e.end !== undefined || e.begin > t) continue;
         if (name === null || phaseOrder(n as PhaseName) > phaseOrder(name as PhaseName)) { name = n; start = this.firstBegin(n); }
@@ -763,8 +870,48 @@ export class PhaseTracker {
     }
     if (start === undefined || start > t) return;
     const parentName = parentOf(name as PhaseName);
-    push(out, byName, { name, parent: parentName, startMs: start, endMs: t, durationS: round6((t - start) / 1000),
+    pushPhase(out, byName, { name, parent: parentName, startMs: start, endMs: t, durationS: round6((t - start) / 1000),
       status, ...err, rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get(name)?.attrs ?? {}) } });
+  }
+
+  /**
+   * The failure was raised in `step` (from the traceback's frames): it and its
+   * parent end at `t` with status error. A step the log never marked starts
+   * where the last earlier phase ended, or at the log's first line when the log
+   * starts inside it (a late sidecar, a rotated log, a tail).
+   */
+  private markFailedStep(out: FinalPhase[], byName: Map<string, FinalPhase>, t: number, error: string, step: string): void {
+    const top = parentOf(step as PhaseName) ?? step;
+    const ord = phaseOrder(top as PhaseName);
+    const fail = (p: FinalPhase) => {
+      p.status = "error";
+      p.error = error;
+      if (t > p.endMs) { p.endMs = t; p.durationS = round6((t - p.startMs) / 1000); }
+    };
+    let parent = byName.get(top);
+    if (!parent) {
+      let start: number | undefined;
+      let known = false;
+      for (const p of out) {
+        if (p.parent || phaseOrder(p.name as PhaseName) >= ord || p.endMs > t) continue;
+        if (start === undefined || p.endMs > start) { start = p.endMs; known = true; }
+      }
+      // Sub-steps of this phase that the log did show (e.g. the profiling run) start it.
+      for (const p of out) if (p.parent === top && (start === undefined || p.startMs < start)) { start = p.startMs; known = true; }
+      if (start === undefined) start = this.t0;
+      parent = { name: top, parent: parentOf(top as PhaseName), startMs: Math.min(start, t), endMs: t, durationS: 0, status: "error", error,
+        rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get(top)?.attrs ?? {}), ...(known ? {} : { "vllm.startup.phase.start_unknown": true }) },
+        source: "cursor" };
+      pushPhase(out, byName, parent);
+    }
+    fail(parent);
+    if (step === top) return;
+    const sub = byName.get(step);
+    if (sub) { fail(sub); return; }
+    let start = parent.startMs;
+    for (const p of out) if (p.parent === top && p.endMs <= t && p.endMs > start) start = p.endMs;
+    pushPhase(out, byName, { name: step, parent: top, startMs: start, endMs: t, durationS: round6((t - start) / 1000), status: "error", error,
+      rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get(step)?.attrs ?? {}) }, source: "cursor" });
   }
 
   private nextAfterIndex(i: number): string | null {
@@ -801,10 +948,19 @@ function unexplained(phases: FinalPhase[], from: number, to: number): number {
   return round6(Math.max(0, to - from - covered) / 1000);
 }
 
-function push(out: FinalPhase[], byName: Map<string, FinalPhase>, p: FinalPhase): void {
+function pushPhase(out: FinalPhase[], byName: Map<string, FinalPhase>, p: FinalPhase): void {
   if (!(p.endMs >= p.startMs)) return;
   out.push(p);
   byName.set(p.name, p);
+}
+
+/** `t` with its time of day replaced by a line's own "HH:MM:SS,mmm" (same day; ignored when far off). */
+function ownTime(t: number, hms: string | undefined): number {
+  const m = hms ? /^(\d\d):(\d\d):(\d\d),(\d{3})$/.exec(hms) : null;
+  if (!m) return t;
+  const day = Math.floor(t / 86_400_000) * 86_400_000;
+  const own = day + ((+m[1] * 60 + +m[2]) * 60 + +m[3]) * 1000 + +m[4];
+  return Math.abs(own - t) <= 120_000 ? own : t;
 }
 
 function num(s: string | undefined): number {

@@ -22,7 +22,7 @@ import { StartupSession } from "../../src/session/startup-session.ts";
 import { readExportConfig } from "../../src/trace/otel-config.ts";
 import { buildSpans } from "../../src/trace/build-spans.ts";
 import { encode } from "../../src/trace/deliver.ts";
-import { ALL_PHASES, parentOf, type PhaseName } from "../../src/phases/catalog.ts";
+import { ALL_PHASES, allowedParents } from "../../src/phases/catalog.ts";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { ROOT, tempStateDir, tracerCmd } from "../helpers/tracer.ts";
 
@@ -143,8 +143,8 @@ function checkSpans(spans: ReadableSpan[]): void {
     if (s.name === "vllm.startup") continue;
     const parent = byId.get(s.parentSpanContext?.spanId ?? "");
     if (!parent) throw new Error(`${s.name}: parent does not exist`);
-    const want = parentOf(s.name as PhaseName);
-    if (parent.name !== "vllm.startup" && parent.name !== want) throw new Error(`${s.name}: parent ${parent.name}`);
+    const want = allowedParents(s.name);
+    if (parent.name !== "vllm.startup" && !want.includes(parent.name)) throw new Error(`${s.name}: parent ${parent.name}`);
   }
   expect(new Set(spans.map((s) => s.name)).size).toBe(spans.length); // one span per phase
 }
@@ -330,6 +330,7 @@ describe("a 64 MiB line through the real binary", () => {
     expect(sum.outcome).toBe("ready");
     const names = sum.phases.map((p: { name: string }) => p.name);
     for (const n of ["model_loading", "load_weights", "torch_compile", "kv_cache_profiling", "cuda_graph_capture"]) expect(names).toContain(n);
-    expect(sum.phases.find((p: { name: string }) => p.name === "load_weights").duration_s).toBe(1.71);
+    // A 200x replay compresses the timeline; vLLM's printed value is kept beside the span.
+    expect(sum.phases.find((p: { name: string }) => p.name === "load_weights").attributes["vllm.startup.phase.printed_duration_s"]).toBe(1.71);
   }, 45_000);
 });

@@ -31,9 +31,10 @@ const without = (...names: string[]) => ALL.filter((n) => !names.includes(n));
 
 const EXPECT: Record<string, Expect> = {
   "v0.5.0-aws-inferentia2-neuron-tp2-mistral-7b-failed-compile-cache-permission.log": {
-    // Neuron compiles inside load_model with no vLLM line: the last marker is the engine init.
+    // Neuron compiles inside load_model with no vLLM line; the traceback's frames
+    // (load_model -> get_neuron_model -> load_weights -> to_neuron) say where it failed.
     outcome: "failed", version: "0.5.0", error: "PermissionError: [Errno 13] Permission denied: '/work-dir/Mistral-7B-Instruct-v0.2/neuron-cache/lock'",
-    present: ["bootstrap", "worker_init"], absent: without("bootstrap"), errorPhases: ["bootstrap", "worker_init"],
+    present: ["bootstrap", "worker_init", "model_loading"], absent: without("bootstrap", "model_loading"), errorPhases: ["model_loading", "load_weights"],
   },
   "v0.6.x-dev-l40s-qwen3-tts-failed-unknown-model-type.log": {
     // Config stage: chained KeyError -> ValueError; the ValueError is what propagated.
@@ -120,8 +121,9 @@ const EXPECT: Record<string, Expect> = {
   },
   "v0.17.0rc1-tpu-v5e-x4-tp4-gemma4-26b-maxtext-failed-model-load.log": {
     outcome: "failed", version: "0.17.0rc1.dev136+gee8a29511", error: "ValueError: Resource axis: attn_dp of PartitionSpec",
+    // The model is built inside the adapter's load_weights (frames).
     present: ["bootstrap", "model_loading"], absent: ["torch_compile", "kv_cache_profiling", "cuda_graph_capture", "server_start"],
-    errorPhases: ["model_loading"],
+    errorPhases: ["model_loading", "load_weights"],
   },
   "v0.20.0-wsl2-blackwell-qwen3.6-27b-nvfp4-enforce-eager-docker-desktop-ok.log": {
     outcome: "ready", version: "0.20.0",
@@ -140,7 +142,7 @@ const PRINTED: [phase: string, re: RegExp][] = [
   ["dynamo_transform", /Dynamo bytecode transform time: ([\d.]+) s/],
   ["graph_compile", /Compiling a graph for .* takes ([\d.]+) s|from the cache, took ([\d.]+) s/],
   ["torch_compile", /torch\.compile (?:takes|took) ([\d.]+) s in total/],
-  ["kv_cache_profiling", /Memory profiling takes ([\d.]+) seconds/],
+  ["profile_run", /Memory profiling takes ([\d.]+) seconds/],
   ["cuda_graph_capture", /Graph capturing finished in ([\d.]+) secs?/],
   ["model_download", /Time spent downloading weights for \S+: ([\d.]+) seconds/],
   ["tokenizer_init", /Init Tokenizer took ([\d.]+) seconds/],
@@ -182,12 +184,18 @@ function checkPrinted(r: TrackerResult, lines: string[]): number {
     const p = r.phases.find((x) => x.name === phase);
     expect(p, `${phase} (printed ${values.join(", ")})`).toBeDefined();
     expect(sorted(p!.rankDurationsS)).toEqual(sorted(values));
+    expect(p!.durationS).toBeCloseTo((p!.endMs - p!.startMs) / 1000, 5);
+    expect(p!.attrs["vllm.startup.phase.printed_duration_s"]).toBe(p!.printedS!);
     if (values.length === 1) {
-      expect(p!.durationS).toBeCloseTo(values[0], 6);
-      expect((p!.endMs - p!.startMs) / 1000).toBeCloseTo(values[0], 6);
+      // The printed value is kept; the span is fitted to the markers: a leaf moves by less than
+      // the log's one-second resolution, a parent spans its children (README "Phases").
+      expect(p!.printedS).toBeCloseTo(values[0], 6);
+      const parent = r.phases.some((c) => c.parent === p!.name);
+      if (parent) expect(p!.durationS).toBeGreaterThanOrEqual(values[0] - 1);
+      else expect(Math.abs(p!.durationS - values[0])).toBeLessThanOrEqual(1 + 1e-6);
     } else {
-      // Several ranks: earliest start to latest end, at least the longest rank.
-      expect(p!.durationS).toBeGreaterThanOrEqual(Math.max(...values) - 1e-9);
+      // Several ranks: earliest start to latest end, at least the longest rank (within the log's resolution).
+      expect(p!.durationS).toBeGreaterThanOrEqual(Math.max(...values) - 1);
       expect(p!.ranks).toBe(values.length);
     }
     checked++;
@@ -276,7 +284,7 @@ describe("corpus: specific shapes", () => {
   test("TP8 V0: every rank's printed profiling and capture time is kept", () => {
     const r = imp("v0.6.6.post1-l40s-x8-tp8-internvl3-78b-offline-ok.log");
     const p = byName(r);
-    expect(p.get("kv_cache_profiling")!.ranks).toBe(8);
+    expect(p.get("profile_run")!.ranks).toBe(8);
     expect(p.get("cuda_graph_capture")!.rankDurationsS).toEqual([31, 31, 31, 31, 31, 31, 31, 31]);
     expect(p.get("model_loading")!.ranks).toBe(8);
     expect(r.parallel.tensor).toBe(8);
@@ -307,12 +315,16 @@ describe("corpus: specific shapes", () => {
     expect(byName(r).get("torch_compile")!.attrs["vllm.startup.compile_cache.hit"]).toBe(false);
   });
 
-  test("V0 memory profiling: kv_cache_profiling is the printed profiling time", () => {
+  test("V0 memory profiling: the profiling run keeps the printed time; kv_cache_profiling holds it and the sizing", () => {
     for (const [f, v] of [["v0.8.5-rocm-gfx906-16gb-qwen3-0.6b-v0-fallback-ok.log", 20.58], ["v0.8.2-a100-80gb-phi4-bnb-4bit-unsloth-v0-fallback-ok-notebook.log", 5.35],
       ["v0.9.0-rtx4090-cosyvoice2-0.5b-v0-embedded-in-app-ok.log", 0.69], ["v0.6.6-rocm-radeon-24gb-opt-125m-serverlessllm-loader-ok-hardwrapped.log", 2.68]] as const) {
-      const kv = byName(imp(f)).get("kv_cache_profiling")!;
-      expect(kv.durationS).toBe(v);
-      expect(kv.printedS).toBe(v);
+      const p = byName(imp(f));
+      const kv = p.get("kv_cache_profiling")!;
+      const run = p.get("profile_run")!;
+      expect(run.printedS).toBe(v);
+      expect(run.parent).toBe("kv_cache_profiling");
+      expect(Math.abs(run.durationS - v)).toBeLessThanOrEqual(1);
+      expect(kv.durationS).toBeGreaterThanOrEqual(run.durationS);
     }
     // v0.6.4 prints no profiling time: kv runs from model loading's end to "# GPU blocks".
     const r = imp("v0.6.4.post1-gtx1080-llama3.2-1b-ok-then-engine-died.log");
