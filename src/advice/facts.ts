@@ -134,12 +134,21 @@ export function runFacts(rec: StartupRecord, ctx: AdviceContext = {}): Facts {
   const failed = rec.phases.filter((p) => p.status === "error");
   const kvGib = num(attr(rec, ["kv_cache_profiling"], "vllm.startup.kv_cache.gib"));
   f["kv.gib"] = kvGib;
-  const oomInKv = /out of memory/i.test(err) && failed.some((p) => p.name === "kv_cache_profiling" || p.name === "cuda_graph_capture");
+  // An OOM while profiling, sizing the KV cache or capturing graphs (not while loading weights).
+  const memPhase = (p: PhaseRecord) => MEMORY_PHASES.includes(p.name) || (p.parent !== null && MEMORY_PHASES.includes(p.parent));
+  const oomInKv = /out of memory/i.test(err) && failed.some(memPhase);
   f["failure.kv_memory"] = rec.outcome === "failed" && (KV_FAILURE.test(err) || oomInKv || (kvGib !== null && kvGib <= 0));
   f["failure.error"] = err ? (err.length > 200 ? `${err.slice(0, 200)}…` : err) : null;
   const need = KV_TOKENS.exec(err);
   f["failure.kv_tokens_needed"] = need ? Number(need[1].replace(/,/g, "")) : null;
   f["failure.kv_tokens_available"] = need ? Number(need[2].replace(/,/g, "")) : (ESTIMATED_LEN.exec(err) ? Number(ESTIMATED_LEN.exec(err)![1]) : null);
+  const kvNeed = KV_GIB.exec(err);
+  f["failure.kv_gib_needed"] = kvNeed ? Number(kvNeed[1]) : null;
+  f["failure.kv_gib_available"] = kvNeed ? Number(kvNeed[2]) : null;
+  f["failure.max_seq_len"] = MAX_SEQ.exec(err) ? Number(MAX_SEQ.exec(err)![1].replace(/,/g, "")) : null;
+  const oom = OOM.exec(err);
+  f["failure.oom_tried_gib"] = oom ? Number(oom[1]) : null;
+  f["failure.oom_free"] = oom && oom[2] ? `${oom[2]} ${oom[3]}` : null;
   f["config.gpu_memory_utilization"] = log.gpuMemoryUtilization ?? null;
   f["config.max_model_len"] = log.maxModelLen ?? null;
   return f;
@@ -149,6 +158,11 @@ export function runFacts(rec: StartupRecord, ctx: AdviceContext = {}): Facts {
 const KV_FAILURE = /No available memory for the cache blocks|KV cache is needed, which is larger than the available KV cache memory|larger than the maximum number of tokens that can be stored in KV cache|Insufficient memory for KV cache|not enough KV cache|num_gpu_blocks.*(?:<=|must be) 0/i;
 const KV_TOKENS = /max (?:seq|model) len(?:gth)? \(([\d,]+)\) is larger than the maximum number of tokens that can be stored in KV cache \(([\d,]+)\)/i;
 const ESTIMATED_LEN = /estimated maximum model length is (\d+)/i;
+const KV_GIB = /\(([\d.]+) GiB KV cache is needed, which is larger than the available KV cache memory \(([\d.]+) GiB\)/i;
+const MAX_SEQ = /max seq len \(([\d,]+)\)/i;
+const OOM = /Tried to allocate ([\d.]+) GiB(?:.*?of which ([\d.]+) (GiB|MiB) is free)?/i;
+/** Phases whose failure on GPU memory is a KV-cache / memory configuration problem (and their sub-steps). */
+const MEMORY_PHASES = ["kv_cache_profiling", "profile_run", "kv_cache_allocation", "cuda_graph_capture", "model_warmup"];
 
 /** Phase-level facts for the phase a rule acts on. */
 export function phaseFacts(p: PhaseRecord): Facts {
