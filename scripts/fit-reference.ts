@@ -24,10 +24,17 @@ if (argv.includes("--priors")) {
   const logsDir = resolve(opt("--logs") ?? join(root, "..", "shared", "vllm-logs"));
   const corpus = loadCorpus(logsDir);
   if (corpus.length === 0) { console.error(`fit-reference: no complete start-up logs in ${logsDir}`); process.exit(2); }
+  const { studyConditionRatios, sigmaFloors, STUDY_CONDITIONS } = await import("../src/predict/study-conditions.ts");
+  const ratios = studyConditionRatios(dataDir);
+  const studyConditions = {
+    source: `study-data/other_conditions_per_step.csv: median over models of log(condition / baseline) per group; ${STUDY_CONDITIONS.map((c) => `${c.id} = ${c.dataset} vs ${c.baseline} (${c.what})`).join("; ")}`,
+    ratios, sigma_floor: sigmaFloors(ratios),
+  };
   // the corpus's file names say the hardware (INDEX.md): training uses it, as an operator's --gpu would
-  const fitted = fitPriors(corpus.map((l) => l.obsWithGpu ?? l.obs), `median log ratio per class and group over ${corpus.length} corpus logs (../shared/vllm-logs), shrunk to the pooled median with 2 pseudo-logs (scripts/fit-reference.ts --priors)`);
+  const fitted = fitPriors(corpus.map((l) => l.obsWithGpu ?? l.obs), `median log ratio per class and group over ${corpus.length} corpus logs (../shared/vllm-logs), shrunk to the pooled median with 2 pseudo-logs; sigma at least the study's single-factor spread (scripts/fit-reference.ts --priors)`, studyConditions.sigma_floor);
   const priorsPath = join(root, "src", "predict", "hardware-priors.json");
   const priors = JSON.parse(readFileSync(priorsPath, "utf8"));
+  priors.study_conditions = studyConditions;
   priors.fitted = fitted;
   const text = JSON.stringify(priors, null, 2) + "\n";
   if (argv.includes("--check")) {

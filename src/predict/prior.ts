@@ -48,6 +48,8 @@ export interface Fitted {
 
 export interface Priors {
   classes: unknown[];
+  /** The study's single-factor conditions (./study-conditions.ts): median log ratios, and the sigma floors they give. */
+  study_conditions?: { source: string; ratios: Record<string, Record<string, number>>; sigma_floor: Record<string, number> };
   groups: Record<Group, GroupDef>;
   era: { v0_graph_capture_factor: { value: number; source: string } };
   fitted: Fitted;
@@ -62,6 +64,8 @@ export const SIGMA_MIN = 0.2;
 export const UNKNOWN_WIDEN = 1.5;
 /** The reference class: the study's own spread (leave-one-model-out MAE ~0.9 s of ~40 s). */
 export const REFERENCE_SIGMA = 0.15;
+/** Sigma of a group key seen in fewer than three logs (no spread to measure): a factor of e either way. */
+export const FEW_LOGS_SIGMA = 1.0;
 
 export function groupOf(topPhase: string): Group | null {
   for (const g of GROUPS) if (PRIORS.groups[g].phases.includes(topPhase)) return g;
@@ -275,7 +279,7 @@ export function median(xs: number[]): number {
 }
 
 /** Fit the prior from observations (the reference class's logs are not used: its factor is 1 by definition). */
-export function fitPriors(obs: Observation[], method = "corpus"): Fitted {
+export function fitPriors(obs: Observation[], method = "corpus", floors: Record<string, number> = PRIORS.study_conditions?.sigma_floor ?? {}): Fitted {
   const train = obs.filter((o) => o.hwClass !== "reference");
   const by: Record<string, { cls: string; r: number }[]> = {};
   const mmKv: { k: string; r: number }[] = [];
@@ -292,7 +296,7 @@ export function fitPriors(obs: Observation[], method = "corpus"): Fitted {
     const m = median(rs.map((x) => x.r));
     pooled[k] = round3(m);
     const mad = median(rs.map((x) => Math.abs(x.r - m))) * 1.4826;
-    sigma[k] = round3(Math.max(SIGMA_MIN, rs.length >= 3 ? mad : 0.6));
+    sigma[k] = round3(Math.max(SIGMA_MIN, floors[k.split("@")[0]] ?? 0, rs.length >= 3 ? mad : FEW_LOGS_SIGMA));
     const perClass: Record<string, number[]> = {};
     for (const x of rs) (perClass[x.cls] ??= []).push(x.r);
     for (const [cls, xs] of Object.entries(perClass)) {
