@@ -127,8 +127,16 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
       predicted: (name) => lp.predictedFor(name),
       predictedTotal: () => lp.totalPredicted(),
-      // The advice's warm-compile saving is predicted for this model, from the same features.
-      adviceContext: () => ({ features: features as never, coefficients }),
+      // The advice's warm-compile saving is predicted for this model, from the same features; the
+      // engine's config line (capture sizes, load format, eager) from what the scanner read.
+      adviceContext: () => {
+        const facts = scanner.finish();
+        return {
+          features: features as never, coefficients,
+          log: { captureSizes: facts.cuda_graph_sizes ?? undefined, loadFormat: facts.load_format ?? undefined,
+            enforceEager: facts.enforce_eager ?? undefined, maxModelLen: facts.max_model_len ?? undefined },
+        };
+      },
       rootAttributes: (): Attributes => ({
         ...(featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
         "vllm.startup.hardware.class": live.hw_class, "vllm.startup.prediction.basis": live.basis,

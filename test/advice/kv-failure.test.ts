@@ -4,9 +4,10 @@
 import { expect, test } from "bun:test";
 import { advise } from "../../src/advice/advise.ts";
 import type { StartupRecord } from "../../src/advice/facts.ts";
+import type { PhaseRecord } from "../../src/state/types.ts";
 
 function failed(error: string, phase = "kv_cache_profiling", parent: string | null = null): StartupRecord {
-  const phases = [{ name: "kv_cache_profiling", parent: null, start_s: 50, duration_s: 20, status: "error" as const, predicted_s: null, attributes: {} }];
+  const phases: PhaseRecord[] = [{ name: "kv_cache_profiling", parent: null, start_s: 50, duration_s: 20, status: "error", predicted_s: null, attributes: {} }];
   if (phase !== "kv_cache_profiling") phases.push({ name: phase, parent, start_s: 50, duration_s: 19, status: "error" as const, predicted_s: null, attributes: {} });
   return { outcome: "failed", engine_version: "0.11.0", model: "m", total_s: 90, ready_s: null, error, phases };
 }
