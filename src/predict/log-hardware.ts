@@ -42,6 +42,8 @@ export interface LogFacts {
   compile_level: number | null;
   /** Number of CUDA-graph capture sizes in the engine's config line. */
   cuda_graph_sizes: number | null;
+  /** Capture sizes a FULL decode pass captures (sizes <= max_num_seqs, 256 by default). */
+  decode_graph_sizes: number | null;
   /** cudagraph_mode from the config line (e.g. "FULL_AND_PIECEWISE", "PIECEWISE", "NONE"). */
   cudagraph_mode: string | null;
   speculative: boolean;
@@ -118,7 +120,12 @@ export const LOG_FACT_RULES: Rule[] = [
   { id: "config.compile_level", re: /["']level["']:\s*(\d)|CompilationMode\.\w+:\s*(\d)|compilation_config=\{"level":(\d)/, source: "engine config line (compilation_config level / mode)",
     apply: (m, f) => { f.compile_level ??= Number(m[1] ?? m[2] ?? m[3]); } },
   { id: "config.capture_sizes", re: /["']cudagraph_capture_sizes["']:\s*\[([\d,\s]*)\]/, source: "engine config line (compilation_config.cudagraph_capture_sizes)",
-    apply: (m, f) => { f.cuda_graph_sizes ??= m[1].split(",").filter((x) => x.trim() !== "").length; } },
+    apply: (m, f) => {
+      if (f.cuda_graph_sizes !== null) return;
+      const sizes = m[1].split(",").map((x) => Number(x.trim())).filter((x) => Number.isFinite(x) && x > 0);
+      f.cuda_graph_sizes = sizes.length;
+      f.decode_graph_sizes = sizes.filter((x) => x <= 256).length;
+    } },
   { id: "config.cudagraph_mode", re: /cudagraph_mode["']?\s*[:=]\s*(?:<CUDAGraphMode\.(\w+)|\[(\d+),\s*(\d+)\]|(\d+)\b|(none)\b)/i, source: "engine config line (compilation_config.cudagraph_mode)",
     apply: (m, f) => {
       if (f.cudagraph_mode) return;
@@ -175,7 +182,7 @@ export function emptyFacts(): LogFacts {
     vllm_version: null, engine: null, platform: null, gpu_names: [], gpu_memory_gib: null, compute_capability: null,
     gfx_arch: null, tensor_parallel_size: 1, pipeline_parallel_size: 1, data_parallel_size: 1, collective_lines: 0,
     server_mode: false, model: null, dtype: null, quantization: null, load_format: null, kv_cache_dtype: null,
-    enforce_eager: null, compile_level: null, cuda_graph_sizes: null, cudagraph_mode: null, speculative: false,
+    enforce_eager: null, compile_level: null, cuda_graph_sizes: null, decode_graph_sizes: null, cudagraph_mode: null, speculative: false,
     multimodal: false, max_model_len: null, name_params_b: null, name_active_params_b: null, loaded_weights_gib: null,
     cpu_hint: null,
   };

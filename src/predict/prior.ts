@@ -66,6 +66,11 @@ export const UNKNOWN_WIDEN = 1.5;
 export const REFERENCE_SIGMA = 0.15;
 /** Sigma of a group key seen in fewer than three logs (no spread to measure): a factor of e either way. */
 export const FEW_LOGS_SIGMA = 1.0;
+/**
+ * The small steps (tokenizer, server start) have no study condition: what they do
+ * varies with unmodelled work (chat-template and multimodal warm-up: 0-5 s in the corpus).
+ */
+export const SMALL_SIGMA_FLOOR = 0.7;
 
 export function groupOf(topPhase: string): Group | null {
   for (const g of GROUPS) if (PRIORS.groups[g].phases.includes(topPhase)) return g;
@@ -75,8 +80,9 @@ export function groupOf(topPhase: string): Group | null {
 /** The fitted key of a group: bootstrap differs between a server (two processes) and an offline engine. */
 export function groupKey(g: Group, server: boolean, engine: "v0" | "v1" | null = null): string {
   if (g === "bootstrap") return `bootstrap@${server ? "server" : "offline"}`;
-  // V0 profiles with one eager forward pass; V1's profiling run is the compiled model's first run
-  if (g === "kv") return `kv@${engine === "v0" ? "v0" : "v1"}`;
+  // V0 profiles with one eager forward pass, V1's profiling run is the compiled model's
+  // first run; V0 captures whole-model graphs, V1 piecewise (and full) ones
+  if (g === "kv" || g === "graphs") return `${g}@${engine === "v0" ? "v0" : "v1"}`;
   return g;
 }
 
@@ -165,6 +171,9 @@ export function aprioriFeatures(f: LogFacts, r: TrackerResult | null = null): Pa
     const max = rule.defaultMax === "2x_max_num_seqs" ? Math.min(2 * rule.defaultMaxNumSeqs, 512) : rule.defaultMax;
     sizes = captureSizes(max, rule.rule).length;
   }
+  // FULL_AND_PIECEWISE captures twice: piecewise graphs for every size, then full
+  // decode graphs for the sizes up to max_num_seqs (the DGX Spark log: 67 + 35 bars)
+  if (sizes !== null && f.cudagraph_mode === "FULL_AND_PIECEWISE") sizes += f.decode_graph_sizes ?? Math.min(sizes, 35);
   const x: Partial<DesignInput> = {
     compile_enabled: compile,
     cuda_graphs_enabled: graphs,
@@ -286,7 +295,7 @@ export function fitPriors(obs: Observation[], method = "corpus", floors: Record<
   for (const o of train) {
     for (const [k, r] of Object.entries(groupRatios(o))) {
       if (k.startsWith("kv") && o.facts.multimodal) { mmKv.push({ k, r: r! }); continue; } // a configuration effect, fitted below
-      if ((o.hwClass === "cpu" || o.hwClass === "other-accelerator") && (k.startsWith("kv") || k === "graphs")) continue; // not a GPU's speed
+      if ((o.hwClass === "cpu" || o.hwClass === "other-accelerator") && (k.startsWith("kv") || k.startsWith("graphs"))) continue; // not a GPU's speed
       (by[k] ??= []).push({ cls: o.hwClass, r: r! });
     }
   }
@@ -296,15 +305,17 @@ export function fitPriors(obs: Observation[], method = "corpus", floors: Record<
     const m = median(rs.map((x) => x.r));
     pooled[k] = round3(m);
     const mad = median(rs.map((x) => Math.abs(x.r - m))) * 1.4826;
-    sigma[k] = round3(Math.max(SIGMA_MIN, floors[k.split("@")[0]] ?? 0, rs.length >= 3 ? mad : FEW_LOGS_SIGMA));
+    const floor = floors[k.split("@")[0]] ?? (k === "small" ? SMALL_SIGMA_FLOOR : 0);
+    sigma[k] = round3(Math.max(SIGMA_MIN, floor, rs.length >= 3 ? mad : FEW_LOGS_SIGMA));
     const perClass: Record<string, number[]> = {};
     for (const x of rs) (perClass[x.cls] ??= []).push(x.r);
     for (const [cls, xs] of Object.entries(perClass)) {
       (classes[cls] ??= {})[k] = round3((xs.reduce((a, b) => a + b, 0) + SHRINK_K * m) / (xs.length + SHRINK_K));
     }
   }
-  for (const [a, b] of [["bootstrap@server", "bootstrap@offline"], ["bootstrap@offline", "bootstrap@server"], ["kv@v0", "kv@v1"], ["kv@v1", "kv@v0"]]) {
-    if (pooled[a] === undefined && pooled[b] !== undefined) { pooled[a] = pooled[b]; sigma[a] = sigma[b]; }
+  for (const [a, b] of [["bootstrap@server", "bootstrap@offline"], ["bootstrap@offline", "bootstrap@server"], ["kv@v0", "kv@v1"], ["kv@v1", "kv@v0"], ["graphs@v0", "graphs@v1"], ["graphs@v1", "graphs@v0"]]) {
+    // a key with no logs of its own borrows its sibling's factor, with at least the few-logs sigma
+    if (pooled[a] === undefined && pooled[b] !== undefined) { pooled[a] = pooled[b]; sigma[a] = Math.max(sigma[b], FEW_LOGS_SIGMA); }
   }
   // gaps: wall time between phases, as a factor on the phases' own sum
   const g = train.map((o) => {
