@@ -19,10 +19,10 @@ test("the corpus has complete start-ups of non-H100 hardware to evaluate", () =>
 
 test("a-priori totals: the prior beats the H100 reference model on other hardware and does not regress", () => {
   expect(s.median_apriori_err_non_reference).toBeLessThan(s.median_apriori_err_reference_model_only);
-  // measured 0.49 (goal 0.30, not reached: see README "Prediction on other hardware")
-  expect(s.median_apriori_err_non_reference).toBeLessThanOrEqual(0.55);
-  // stating the GPU (--gpu) never makes it worse
-  expect(s.median_apriori_gpu_err_non_reference).toBeLessThanOrEqual(s.median_apriori_err_non_reference + 1e-9);
+  // measured 0.38 (goal 0.30, not reached: see README "Prediction on other hardware")
+  expect(s.median_apriori_err_non_reference).toBeLessThanOrEqual(0.45);
+  // stating the GPU (--gpu) also beats the H100 reference model
+  expect(s.median_apriori_gpu_err_non_reference).toBeLessThan(s.median_apriori_err_reference_model_only);
 });
 
 test("every evaluated log gets a finite prediction and uncertainty; ETA after loading where the log has one", () => {
@@ -31,11 +31,37 @@ test("every evaluated log gets a finite prediction and uncertainty; ETA after lo
     expect(r.apriori_sigma).toBeGreaterThan(0);
     if (r.eta_phase) expect(Number.isFinite(r.eta_s!)).toBe(true);
   }
-  // measured 0.68 (goal 0.15, not reached)
+  // measured 0.69 over all logs, 0.49 on non-H100 ones (goal 0.15, not reached)
   expect(s.median_eta_err_after_loading).toBeLessThanOrEqual(0.8);
+  expect(s.median_eta_err_after_loading_non_reference).toBeLessThanOrEqual(0.6);
 });
 
 test("within its own uncertainty: most real totals lie inside predicted x exp(+-2 sigma)", () => {
   const inside = ev.logs.filter((r) => Math.abs(Math.log(r.actual_s / r.apriori_s)) <= 2 * r.apriori_sigma).length;
   expect(inside / ev.logs.length).toBeGreaterThanOrEqual(0.7);
+});
+
+test("alerts fair to slow hardware: with the prior's uncertainty, fewer phases of healthy start-ups are slow than against the H100 model", async () => {
+  const { SlowPhaseDetector } = await import("../../src/alerts/slow-detector.ts");
+  const { applyPrior, contextOf, fitPriors } = await import("../../src/predict/prior.ts");
+  const det = new SlowPhaseDetector({ now: () => 0, onSlow: () => {}, onResolve: () => {} });
+  let judged = 0, flaggedPrior = 0, flaggedReference = 0;
+  for (const held of corpus) {
+    if (held.obs.hwClass === "reference") continue;
+    const fitted = fitPriors(corpus.filter((l) => l.id !== held.id).map((l) => l.obsWithGpu ?? l.obs));
+    const o = held.obs;
+    const p = applyPrior(o.ref, contextOf(o), fitted);
+    for (const [name, actual] of Object.entries(o.actual)) {
+      if (p.phases[name] === undefined || o.ref.phases[name] === undefined) continue;
+      judged++;
+      if (actual > det.allowanceFor(name, p.phases[name], p.sigma[name])!.allowance_s) flaggedPrior++;
+      if (actual > det.allowanceFor(name, o.ref.phases[name])!.allowance_s) flaggedReference++;
+    }
+  }
+  expect(judged).toBeGreaterThan(10);
+  // against the H100 model almost every GPU phase of every log is "slow"; against the prior only
+  // phases that are slow for their log's hardware and configuration remain (a bootstrap inside a
+  // notebook app, a multimodal KV profiling, ...)
+  expect(flaggedPrior).toBeLessThan(flaggedReference / 2);
+  expect(flaggedPrior / judged).toBeLessThanOrEqual(0.25);
 });
