@@ -36,7 +36,7 @@ export async function runImport(file: string, values: OptionValues): Promise<num
   // hardware, a fleet-history match, and the ETA replayed phase by phase (src/predict/import-predict.ts).
   const { predictImported, factsFromText } = await import("../predict/import-predict.ts");
   const gpuOption = typeof values.gpu === "string" ? values.gpu : null;
-  if (gpuOption) {
+  if (gpuOption !== null) {
     const { parseGpuOption } = await import("../predict/hardware.ts");
     try { parseGpuOption(gpuOption); } catch (e) { throw new UsageError(`startup-tracer import: ${(e as Error).message}`); }
   }
