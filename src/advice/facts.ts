@@ -134,8 +134,9 @@ export function runFacts(rec: StartupRecord, ctx: AdviceContext = {}): Facts {
   const failed = rec.phases.filter((p) => p.status === "error");
   const kvGib = num(attr(rec, ["kv_cache_profiling"], "vllm.startup.kv_cache.gib"));
   f["kv.gib"] = kvGib;
-  // An OOM while profiling, sizing the KV cache or capturing graphs (not while loading weights).
-  const memPhase = (p: PhaseRecord) => MEMORY_PHASES.includes(p.name) || (p.parent !== null && MEMORY_PHASES.includes(p.parent));
+  // An OOM after the weights were in place: while compiling, profiling, sizing the KV cache, warming
+  // up or capturing graphs (an OOM while loading the weights is the model not fitting, not KV config).
+  const memPhase = (p: PhaseRecord) => !BEFORE_KV.includes(p.name) && !(p.parent !== null && BEFORE_KV.includes(p.parent));
   const oomInKv = /out of memory/i.test(err) && failed.some(memPhase);
   f["failure.kv_memory"] = rec.outcome === "failed" && (KV_FAILURE.test(err) || oomInKv || (kvGib !== null && kvGib <= 0));
   f["failure.error"] = err ? (err.length > 200 ? `${err.slice(0, 200)}…` : err) : null;
@@ -161,8 +162,8 @@ const ESTIMATED_LEN = /estimated maximum model length is (\d+)/i;
 const KV_GIB = /\(([\d.]+) GiB KV cache is needed, which is larger than the available KV cache memory \(([\d.]+) GiB\)/i;
 const MAX_SEQ = /max seq len \(([\d,]+)\)/i;
 const OOM = /Tried to allocate ([\d.]+) GiB(?:.*?of which ([\d.]+) (GiB|MiB) is free)?/i;
-/** Phases whose failure on GPU memory is a KV-cache / memory configuration problem (and their sub-steps). */
-const MEMORY_PHASES = ["kv_cache_profiling", "profile_run", "kv_cache_allocation", "cuda_graph_capture", "model_warmup"];
+/** Phases (and their sub-steps) before any KV-cache memory is sized: an OOM there is not a KV-cache setting. */
+const BEFORE_KV = ["model_download", "bootstrap", "tokenizer_init", "model_loading"];
 
 /** Phase-level facts for the phase a rule acts on. */
 export function phaseFacts(p: PhaseRecord): Facts {

@@ -83,3 +83,9 @@ test("every rule names a lever of the vocabulary, a phase and a source", () => {
   for (const l of LEVERS) expect(RULES.some((r) => r.lever === l)).toBe(true);
   for (const f of Object.values(FIGURES)) expect(f.source.length).toBeGreaterThan(10);
 });
+
+test("README's Advice section lists every lever", () => {
+  const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Advice"), readme.indexOf("\n## ", readme.indexOf("## Advice") + 5));
+  for (const l of LEVERS) expect(section).toContain(`| \`${l}\``);
+});
