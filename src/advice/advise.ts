@@ -107,6 +107,7 @@ export function advise(rec: StartupRecord, opts: AdviseOptions = {}): AdviceItem
   const base = runFacts(rec, opts);
   const rules = [...(opts.rules ?? RULES)].sort((a, b) => a.order - b.order);
   const remaining = new Map<string, number>(); // per phase: what the levers applied so far leave
+  const claimed: PhaseRecord[] = []; // phases some lever already saves on
   const items: (AdviceItem & { failure: boolean })[] = [];
   for (const rule of rules) {
     const p = targetPhase(rule, rec);
@@ -124,10 +125,13 @@ export function advise(rec: StartupRecord, opts: AdviseOptions = {}): AdviceItem
     }
     after = Math.min(d, Math.max(0, after));
     // Levers on one phase compound: this one keeps after/d of what is left.
-    const left = remaining.get(p.name) ?? d;
+    // Time this phase shares with phases other levers already act on (a download inside the
+    // weight loading, a sub-step inside its phase) is theirs: it is not saved twice.
+    const left = remaining.get(p.name) ?? Math.max(0, d - overlapWith(p, claimed));
     const leftAfter = left * (after / d);
     const saving = left - leftAfter;
     remaining.set(p.name, leftAfter);
+    if (saving > 0 && !claimed.some((c) => c.name === p.name)) claimed.push(p);
     if (saving < FIGURES.min_saving_s.value && rule.after.kind !== "failed_attempt") continue;
     items.push({
       lever: rule.lever, phase: p.name, saving_s: floor2(Math.min(saving, d)),
@@ -138,6 +142,20 @@ export function advise(rec: StartupRecord, opts: AdviseOptions = {}): AdviceItem
   }
   items.sort((a, b) => Number(b.failure) - Number(a.failure) || b.saving_s - a.saving_s);
   return items.map(({ failure: _f, ...it }) => it);
+}
+
+/** Seconds of `p` that other claimed phases cover (the union of their overlaps). */
+function overlapWith(p: PhaseRecord, claimed: PhaseRecord[]): number {
+  const a = p.start_s, b = p.start_s + (p.duration_s ?? 0);
+  const iv = claimed.filter((c) => c.name !== p.name)
+    .map((c) => [Math.max(a, c.start_s), Math.min(b, c.start_s + (c.duration_s ?? 0))] as const)
+    .filter(([x, y]) => y > x).sort((x, y) => x[0] - y[0]);
+  let covered = 0, curA = -Infinity, curB = -Infinity;
+  for (const [x, y] of iv) {
+    if (x > curB) { if (curB > curA) covered += curB - curA; curA = x; curB = y; } else if (y > curB) curB = y;
+  }
+  if (curB > curA) covered += curB - curA;
+  return covered;
 }
 
 /** Total seconds the advice would save (levers on different phases add up; on one phase they compound). */

@@ -66,7 +66,17 @@ describe.each(LOGS.map((p) => [p.slice(DIR.length + 1), p]))("%s", (_name, path)
     }
   });
 
-  test("ranked: a failed start-up's own fix first, then the biggest saving first", async () => {
+  test("all savings together are no more than the time the advised phases cover (overlaps count once)", async () => {
+    const { loaded, items } = await adviceFor(path);
+    const iv = [...new Set(items.map((a) => a.phase))].map((n) => loaded.record.phases.find((p) => p.name === n)!)
+      .map((p) => [p.start_s, p.start_s + p.duration_s!] as const).sort((a, b) => a[0] - b[0]);
+    let union = 0, a = -Infinity, b = -Infinity;
+    for (const [x, y] of iv) { if (x > b) { if (b > a) union += b - a; a = x; b = y; } else if (y > b) b = y; }
+    if (b > a) union += b - a;
+    expect(items.reduce((s, i) => s + i.saving_s, 0)).toBeLessThanOrEqual(union + 0.01);
+  });
+
+    test("ranked: a failed start-up's own fix first, then the biggest saving first", async () => {
     const { items } = await adviceFor(path);
     const rest = items.filter((a) => a.lever !== "kv_cache_config");
     for (let i = 1; i < rest.length; i++) expect(rest[i - 1].saving_s).toBeGreaterThanOrEqual(rest[i].saving_s);

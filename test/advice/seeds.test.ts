@@ -81,3 +81,24 @@ test("a 120 s weight load from a network volume gets loading advice first", () =
   expect(items[0].evidence).toContain("120 s");
   expect(items[0].evidence).toContain("storage");
 });
+
+test("a download inside the weight loading is not saved twice", () => {
+  // vLLM downloads inside load_weights: "Time spent downloading weights" falls within "Loading weights took".
+  const rec: StartupRecord = {
+    outcome: "ready", engine_version: "0.11.0", model: "m", total_s: 120, ready_s: 120,
+    phases: [
+      phase("model_loading", null, 10, 90, { "vllm.startup.weights.gib": 15 }),
+      phase("load_weights", "model_loading", 10, 90, { "vllm.startup.io.read_source": "storage" }),
+      phase("model_download", null, 15, 60),
+    ],
+  };
+  const items = advise(rec);
+  expect(items[0].lever).toBe("model_download_cache");
+  expect(items[0].saving_s).toBeCloseTo(60, 1);
+  const total = items.reduce((s, a) => s + a.saving_s, 0);
+  expect(total).toBeLessThanOrEqual(90 + 1e-9); // the union of the two phases
+  // The loading levers save only on the 30 s the download does not cover.
+  const loading = items.filter((a) => a.phase === "load_weights").reduce((s, a) => s + a.saving_s, 0);
+  expect(loading).toBeLessThanOrEqual(30 + 1e-9);
+  expect(loading).toBeGreaterThan(0);
+});
