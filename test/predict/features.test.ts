@@ -154,7 +154,8 @@ describe("predict command", () => {
   test("--json on a synthetic Llama-2-7b directory: canonical phases, features, reference calibration", async () => {
     const { dir } = makeModelDir(join(tmp(), "llama2-7b"), LLAMA2_7B_CONFIG, llamaTensors(LLAMA2_7B_CONFIG), { shards: 2 });
     process.env.STARTUP_TRACER_STATE_DIR = tmp("st-state-");
-    const r = await capture(() => predictCmd(["--model", dir, "--json", "--compile-cache", "warm", "--vllm-version", "0.10.1.1"]));
+    // the study's machine (--gpu): the H100 model itself
+    const r = await capture(() => predictCmd(["--model", dir, "--json", "--compile-cache", "warm", "--vllm-version", "0.10.1.1", "--gpu", "H100 NVL"]));
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.calibration).toBe("reference");
@@ -165,10 +166,17 @@ describe("predict command", () => {
     // the study measured 24.7 s load_weights (disk) and a 46.5 s attributed total for llama2-7b-hf
     expect(Math.abs(j.phases.load_weights - 24.74)).toBeLessThan(1.5);
     expect(Math.abs(j.total_s - j.phases.server_start - 46.52)).toBeLessThan(3);
-    const eager = JSON.parse((await capture(() => predictCmd(["--model", dir, "--json", "--", "--enforce-eager"]))).out);
+    expect(j.hardware.class).toBe("reference");
+    const eager = JSON.parse((await capture(() => predictCmd(["--model", dir, "--json", "--gpu", "H100 NVL", "--", "--enforce-eager"]))).out);
     expect(eager.phases.torch_compile).toBeUndefined();
     expect(eager.phases.cuda_graph_capture).toBeUndefined();
     expect(eager.total_s).toBeLessThan(j.total_s);
+    // an L4 (another class): slower, with a wider uncertainty than the study's own GPU
+    const l4 = JSON.parse((await capture(() => predictCmd(["--model", dir, "--json", "--compile-cache", "warm", "--vllm-version", "0.10.1.1", "--gpu", "L4"]))).out);
+    expect(l4.hardware.class).toBe("datacenter");
+    expect(l4.total_s).toBeGreaterThan(j.total_s);
+    expect(l4.sigma_total).toBeGreaterThan(j.sigma_total);
+    expect((await capture(() => predictCmd(["--model", dir, "--gpu", ""]))).code).toBe(2);
   });
 
   test("human output, --help, bad options", async () => {
