@@ -133,6 +133,7 @@ export function advise(rec: StartupRecord, opts: AdviseOptions = {}): AdviceItem
     remaining.set(p.name, leftAfter);
     if (saving > 0 && !claimed.some((c) => c.name === p.name)) claimed.push(p);
     if (saving < FIGURES.min_saving_s.value && rule.after.kind !== "failed_attempt") continue;
+    facts["lever.after_s"] = r2(leftAfter);
     items.push({
       lever: rule.lever, phase: p.name, saving_s: floor2(Math.min(saving, d)),
       evidence: fill(rule.evidence, facts), action: fill(rule.action, facts),

@@ -222,6 +222,7 @@ export const RULES: Rule[] = [
     after: { kind: "warm_compile" },
     evidence: [
       { text: "torch.compile missed its cache (\"Compiling a graph\"): {phase.name} took {phase.duration_s} s" },
+      { text: "; with a warm cache the predictor puts it at {lever.after_s} s for this model" },
       { text: "; cache directory {compile_cache.dir}", when: [{ fact: "compile_cache.dir", present: true }] },
       { text: ", under {compile_cache.ephemeral_root}: lost with the container unless that path is a volume", when: [EPHEMERAL] },
       { text: "; the cache was disabled (VLLM_DISABLE_COMPILE_CACHE)", when: [{ fact: "compile_cache.disabled", is: true }] },
@@ -243,6 +244,7 @@ export const RULES: Rule[] = [
     after: { kind: "capture_sizes" },
     evidence: [
       { text: "captured CUDA graphs for {capture.sizes} batch sizes ({capture.sizes_source}) in {phase.duration_s} s" },
+      { text: "; 8 sizes would take about {lever.after_s} s" },
     ],
     action: [
       { text: "capture fewer sizes: `--cuda-graph-sizes 1 2 4 8 16 24 32 64`", when: [{ fact: "engine.at_least_0_12", is: false }] },
