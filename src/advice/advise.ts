@@ -112,7 +112,7 @@ export function advise(rec: StartupRecord, opts: AdviseOptions = {}): AdviceItem
   for (const rule of rules) {
     const p = targetPhase(rule, rec);
     if (!p) continue;
-    const facts: Facts = { ...base, ...phaseFacts(p) };
+    const facts: Facts = { ...base, ...phaseFacts(p, rec) };
     if (!all(rule.when, facts)) continue;
     if (rule.unless.some((cs) => all(cs, facts))) continue;
     const d = p.duration_s!;

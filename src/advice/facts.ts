@@ -166,6 +166,12 @@ const OOM = /Tried to allocate ([\d.]+) GiB(?:.*?of which ([\d.]+) (GiB|MiB) is 
 const BEFORE_KV = ["model_download", "bootstrap", "tokenizer_init", "model_loading"];
 
 /** Phase-level facts for the phase a rule acts on. */
-export function phaseFacts(p: PhaseRecord): Facts {
-  return { "phase.name": p.name, "phase.duration_s": num(p.duration_s) !== null ? r2(p.duration_s!) : null, "phase.status": p.status };
+export function phaseFacts(p: PhaseRecord, rec?: StartupRecord): Facts {
+  const d = num(p.duration_s);
+  const total = rec ? (num(rec.ready_s) ?? num(rec.total_s)) : null;
+  return {
+    "phase.name": p.name, "phase.duration_s": d !== null ? r2(d) : null, "phase.status": p.status,
+    "phase.share": d !== null && total !== null && total > 0 ? r2(Math.min(1, d / total)) : null,
+    "phase.share_pct": d !== null && total !== null && total > 0 ? Math.round(Math.min(1, d / total) * 100) : null,
+  };
 }
