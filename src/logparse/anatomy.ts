@@ -35,6 +35,10 @@ const PROC = /\(([A-Za-z][\w\-.]*(?:[ _][\w\-.=]+)*) pid=(\d+)\)/;
 const HEADER =
   /\b(DEBUG|INFO|WARNING|ERROR|CRITICAL) (\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,6}))? \[?([^\]\s]+):(\d+)\] ?/;
 const UVICORN = /\b(INFO|WARNING|ERROR|CRITICAL|DEBUG):\s{2,}/;
+// Python logging's default `%(asctime)s - %(levelname)s - ` (FlashInfer's autotuner
+// inside vLLM's engine process: `2026-01-23 15:50:10,030 - INFO - autotuner.py:256 - …`),
+// on the engine's own clock. Docker Desktop's export prefix has a dot and " | ", not this.
+const PY_ASCTIME = /\b\d{4}-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - /;
 // docker compose: service name, padding, "| " at the start of the line. A
 // Docker Desktop export (`2026-05-01 19:08:06.391 | `) has a space inside its
 // first field and so does not match.
@@ -60,6 +64,7 @@ export function parseLine(raw: string): LogLine {
     }
   }
   const h = HEADER.exec(text);
+  let h2: RegExpExecArray | null = null;
   let before = text;
   if (h) {
     out.level = h[1];
@@ -70,6 +75,14 @@ export function parseLine(raw: string): LogLine {
     out.file = h[8];
     out.message = text.slice(h.index + h[0].length);
     before = text.slice(0, h.index);
+  } else if (text.indexOf(" - ") > 0 && (h2 = PY_ASCTIME.exec(text)) && h2.index < 120) {
+    out.level = h2[7];
+    out.month = +h2[1];
+    out.day = +h2[2];
+    out.secondOfDay = +h2[3] * 3600 + +h2[4] * 60 + +h2[5] + +h2[6] / 1000;
+    out.hasTime = true;
+    out.message = text.slice(h2.index + h2[0].length);
+    before = text.slice(0, h2.index);
   } else {
     const u = UVICORN.exec(text);
     if (u && u.index < 80) {
@@ -80,7 +93,7 @@ export function parseLine(raw: string): LogLine {
   }
   // The process prefix sits before the header; for header-less lines (tqdm,
   // tracebacks) it starts the text after any wrapper.
-  const p = PROC.exec(h || out.level ? before : text.slice(bodyStart, bodyStart + 200));
+  const p = PROC.exec(h || h2 || out.level ? before : text.slice(bodyStart, bodyStart + 200));
   if (p) {
     out.proc = p[1];
     out.pid = +p[2];

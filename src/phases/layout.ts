@@ -170,6 +170,11 @@ export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): 
         rankDurationsS: [], ranks: lw.ranks, attrs: {}, source: "layout" });
     }
     const kv = by.get("kv_cache_profiling");
+    // Only sizing lines (V0 without "Memory profiling takes", CPU): the whole phase is the profiling run.
+    if (kv && !by.has("profile_run") && kv.status === "ok") {
+      add({ name: "profile_run", parent: "kv_cache_profiling", startMs: kv.startMs, endMs: kv.endMs, durationS: 0, status: "ok",
+        rankDurationsS: [], ranks: kv.ranks, attrs: {}, source: "layout" });
+    }
     const pr = by.get("profile_run");
     if (kv && pr) {
       if (pr.source !== "printed") pr.startMs = kv.startMs;

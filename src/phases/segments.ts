@@ -18,11 +18,34 @@ export const BOOTSTRAP_SEGMENTS = [
 export const LIVE_SEQUENCE = [
   "bootstrap",
   "model_loading",
+  "encoder_profiling",
   "torch_compile",
   "kv_cache_profiling",
+  "model_warmup",
   "cuda_graph_capture",
   "server_start",
 ] as const;
+
+/**
+ * Live view: the sub-step shown running when a phase starts by expectation
+ * (compilation starts with Dynamo, KV-cache profiling with its forward pass).
+ * Model loading has none: where weight loading starts is known only when vLLM
+ * prints its duration, so until then model_loading itself is what runs.
+ */
+export const LIVE_FIRST_SUBSTEP: Readonly<Record<string, string>> = {
+  torch_compile: "dynamo_transform",
+  kv_cache_profiling: "profile_run",
+};
+
+/** Live view: the sub-step that follows one that ended. */
+export const LIVE_SUBSTEP_AFTER: Readonly<Record<string, string>> = {
+  model_init: "load_weights",
+  dynamo_transform: "graph_compile",
+  profile_run: "kv_cache_allocation",
+};
+
+/** Phases that start only at their own begin marker, never by expectation. */
+export const LIVE_BY_MARKER_ONLY: readonly string[] = ["encoder_profiling"];
 
 /** Phases that eager mode (--enforce-eager) leaves out. */
 export const SKIPPED_WHEN_EAGER: readonly string[] = ["torch_compile", "cuda_graph_capture"];

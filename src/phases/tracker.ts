@@ -14,8 +14,8 @@ import { parseLine, type LogLine } from "../logparse/anatomy.ts";
 import { recognize, TracebackWatcher, type Recognized } from "../logparse/recognizer.ts";
 import type { Rule } from "../logparse/patterns.ts";
 import { parseFrame, phaseOfFrames, type Frame } from "../logparse/traceback-frames.ts";
-import { parentOf, phaseOrder, type PhaseName } from "./catalog.ts";
-import { BOOTSTRAP_SEGMENTS, LIVE_SEQUENCE, PLATFORMS_WITHOUT_GRAPHS, SKIPPED_BY_V0, SKIPPED_WHEN_EAGER } from "./segments.ts";
+import { parentOf, phaseOrder, RUNS_INSIDE, type PhaseName } from "./catalog.ts";
+import { BOOTSTRAP_SEGMENTS, LIVE_BY_MARKER_ONLY, LIVE_FIRST_SUBSTEP, LIVE_SEQUENCE, LIVE_SUBSTEP_AFTER, PLATFORMS_WITHOUT_GRAPHS, SKIPPED_BY_V0, SKIPPED_WHEN_EAGER } from "./segments.ts";
 import type { Attributes, Outcome, PhaseRecord } from "../state/types.ts";
 import { layoutPhases } from "./layout.ts";
 
@@ -140,6 +140,8 @@ export class PhaseTracker {
   private runAttrs: Attributes = {};
   private lastT: number;
   private live: string[] = [];
+  /** When each live phase was shown to start. */
+  private liveStarted = new Map<string, number>();
   private liveDone = new Set<string>();
   private eager = false;
   private importMode: boolean;
@@ -188,7 +190,7 @@ export class PhaseTracker {
   feed(line: LogLine, tMs: number): void {
     this.lineIdx++;
     if (tMs > this.lastT) this.lastT = tMs;
-    if (!this.msStamps && line.hasTime && line.secondOfDay % 1 !== 0) this.msStamps = true;
+    if (!this.msStamps && line.hasTime && line.file !== null && line.secondOfDay % 1 !== 0) this.msStamps = true;
     const key = this.rankKey(line);
     if (line.proc !== null && !this.serverMode && line.proc.startsWith("APIServer")) this.serverMode = true;
     const hits = recognize(line, this.scratch);
@@ -232,7 +234,10 @@ export class PhaseTracker {
   private apply(rule: Rule, m: RegExpExecArray, rank: string, t: number, line: LogLine): void {
     // A foreign format (FlashInfer) inherits the last vLLM timestamp on import; its own clock is finer.
     if (rule.at && this.importMode && !line.hasTime) t = ownTime(t, m[rule.at]);
-    if (rule.mark) this.mark(rule.mark, t, rank, m);
+    if (rule.mark) {
+      this.mark(rule.mark, t, rank, m);
+      this.liveMark(rule.mark, t);
+    }
     if (!this.done && rule.kind !== "traceback" && rule.kind !== "fatal") this.lastMarkerT = t;
     switch (rule.kind) {
       case "mark":
@@ -356,13 +361,15 @@ export class PhaseTracker {
     this.closeEarlier(phase, rank, t);
     const e = this.entry(phase, rank);
     if (e.begin === undefined) e.begin = t;
-    if (phase === "model_loading") {
-      // Loading begins: bootstrap and whichever of its sub-steps was in flight end.
-      for (const p of [...this.live]) if (parentOf(p as PhaseName) === "bootstrap") this.liveEnd(p, t);
-      this.liveEnd("bootstrap", t);
-      this.liveStart("model_loading", t);
-      this.liveStart("model_init", t);
-    } else if (!parentOf(phase as PhaseName)) this.liveStart(phase, t);
+    if (parentOf(phase as PhaseName)) return;
+    if (phase === "encoder_profiling" && this.live.includes("torch_compile") && !this.liveDone.has("dynamo_transform")) {
+      // The compilation expected after loading has not begun: the encoder is profiled first.
+      this.liveRetract("torch_compile");
+    }
+    // A phase begins: the earlier ones still shown as running are over. Model loading's
+    // sub-steps are not shown until vLLM prints where weight loading started.
+    this.liveEndBefore(phase, t);
+    this.liveStart(phase, t);
   }
 
   private mark(name: string, t: number, rank: string, m: RegExpExecArray): void {
@@ -408,7 +415,7 @@ export class PhaseTracker {
       if (e.cursor !== undefined && e.cursor > t) e.cursor = t;
     }
     this.setCursor(rank, t, !parent);
-    this.liveAfterEnd(phase, t);
+    this.liveAfterEnd(phase, t, printed);
   }
 
   private lastSubEnd(parent: string, rank: string, except?: string): number | undefined {
@@ -465,6 +472,7 @@ export class PhaseTracker {
   private liveStart(name: string, t: number): void {
     if (this.liveDone.has(name) || this.live.includes(name)) return;
     this.live.push(name);
+    this.liveStarted.set(name, t);
     this.events.onPhaseStart?.(name, parentOf(name as PhaseName), t);
   }
 
@@ -476,31 +484,69 @@ export class PhaseTracker {
     this.events.onPhaseEnd?.(name, t);
   }
 
+  /**
+   * Bootstrap sub-steps live, by the same rule as the final trace
+   * (segmentTimes): finished segments are shown with their times, and only the
+   * last segment that started is in flight; one whose end the log skipped is
+   * not shown at all.
+   */
   private liveBoundary(): void {
-    const t = this.lastT;
+    if (this.liveDone.has("bootstrap")) return;
+    let inFlight: string | null = null;
+    let inFlightStart = this.t0;
     for (const seg of BOOTSTRAP_SEGMENTS) {
-      const s = this.segmentTimes(seg);
-      if (s.start !== undefined && s.end === undefined && !this.liveDone.has(seg.phase)) this.liveStart(seg.phase, s.start);
-      if (s.end !== undefined) {
-        if (!this.liveDone.has(seg.phase) && !this.live.includes(seg.phase) && s.start !== undefined) this.liveStart(seg.phase, s.start);
-        this.liveEnd(seg.phase, t);
+      const { start, end, fromPrev, prevOpen } = this.segmentTimes(seg);
+      // A step after one that has not ended has not begun yet.
+      if (start === undefined || (prevOpen && end === undefined)) continue;
+      inFlight = null;
+      if (end === undefined) { inFlight = seg.phase; inFlightStart = start; continue; }
+      if (fromPrev && end === start) continue;
+      if (!this.liveDone.has(seg.phase)) {
+        this.liveStart(seg.phase, start);
+        this.liveEnd(seg.phase, end);
       }
     }
+    for (const seg of BOOTSTRAP_SEGMENTS) if (seg.phase !== inFlight && this.live.includes(seg.phase)) this.liveRetract(seg.phase);
+    if (inFlight) this.liveStart(inFlight, inFlightStart);
   }
 
-  private liveAfterEnd(phase: string, t: number): void {
-    // Sub-steps first, then their parent, then whatever comes next.
-    if (phase === "load_weights") this.liveEnd("load_weights", t);
-    if (phase === "model_init") {
-      this.liveEnd("model_init", t);
-      this.liveStart("load_weights", t);
+  /**
+   * The live view after `phase` ended at `t` (vLLM printed `printed` seconds).
+   * It shows what the layout will say of the same lines: a step whose start is
+   * only known from its printed duration (weight loading, graph capture) is
+   * placed back when that line arrives, and until then its parent is what runs.
+   */
+  private liveAfterEnd(phase: string, t: number, printed?: number): void {
+    // A phase that runs inside another (tokenizer init during bootstrap) is shown as its part.
+    const home = RUNS_INSIDE[phase]?.find((h) => this.live.includes(h));
+    if (home) {
+      if (printed !== undefined && !this.liveDone.has(phase)) this.liveStart(phase, t - printed * 1000);
+      this.liveEnd(phase, t);
+      return;
     }
-    if (phase === "dynamo_transform") {
-      this.liveEnd("dynamo_transform", t);
-      this.liveStart("graph_compile", t);
+    const parent = parentOf(phase as PhaseName);
+    const from = printed !== undefined ? t - printed * 1000 : undefined;
+    if (!this.live.includes(phase) && !this.liveDone.has(phase) && from !== undefined) {
+      if (parent) {
+        if (!this.live.includes(parent) && !this.liveDone.has(parent)) { this.liveEndBefore(parent, from); this.liveStart(parent, from); }
+        // Loading: what ran between "Starting to load model" and the weights is model_init.
+        if (phase === "load_weights" && !this.liveDone.has("model_init") && this.liveStarted.has("model_loading")) {
+          const mlStart = this.liveStarted.get("model_loading")!;
+          this.liveStart("model_init", Math.min(mlStart, from));
+          this.liveEnd("model_init", Math.max(mlStart, from));
+        }
+        for (const p of [...this.live]) if (parentOf(p as PhaseName) === parent) this.liveEnd(p, from);
+      } else this.liveEndBefore(phase, from);
+      this.liveStart(phase, from);
     }
-    if (phase === "graph_compile") this.liveEnd("graph_compile", t);
-    if (parentOf(phase as PhaseName)) return;
+    if (parent) {
+      this.liveEnd(phase, t);
+      const next = LIVE_SUBSTEP_AFTER[phase];
+      if (next && !this.liveDone.has(next)) this.liveStart(next, t);
+      // The compilation ends with its graph compile or cache load; the forward pass that follows is profiling.
+      if (phase === "graph_compile") this.liveAfterEnd("torch_compile", t);
+      return;
+    }
     for (const p of [...this.live]) if (parentOf(p as PhaseName) === phase) this.liveEnd(p, t);
     this.liveEnd(phase, t);
     if (phase === "model_loading") {
@@ -508,10 +554,35 @@ export class PhaseTracker {
       this.liveEnd("bootstrap", t);
     }
     const next = this.nextPhase(phase);
-    if (next) {
+    if (next && !this.live.includes(next)) {
       this.liveStart(next, t);
-      if (next === "torch_compile") this.liveStart("dynamo_transform", t);
+      const first = LIVE_FIRST_SUBSTEP[next];
+      if (first) this.liveStart(first, t);
     }
+  }
+
+  /** Ends every running top-level phase that comes before `phase` (and its sub-steps). */
+  private liveEndBefore(phase: string, t: number): void {
+    const ord = phaseOrder(phase as PhaseName);
+    for (const p of [...this.live]) {
+      const top = parentOf(p as PhaseName) ?? p;
+      if (top !== phase && phaseOrder(top as PhaseName) < ord) this.liveEnd(p, Math.max(t, this.liveStarted.get(p) ?? t));
+    }
+  }
+
+  /** A phase shown as started by expectation that has not begun after all (no event was sent for its end). */
+  private liveRetract(name: string): void {
+    for (const p of [...this.live]) if (p === name || parentOf(p as PhaseName) === name) this.live.splice(this.live.indexOf(p), 1);
+  }
+
+  /** Named instants that move the live view (capture bars, autotuning). */
+  private liveMark(name: string, t: number): void {
+    if (this.done || this.engineReadyT !== null) return;
+    if (name === "capture_bar" && !this.liveDone.has("cuda_graph_capture") && !this.live.includes("cuda_graph_capture")) {
+      this.liveEndBefore("cuda_graph_capture", t);
+      this.liveStart("cuda_graph_capture", t);
+    } else if (name === "autotune_start" && this.live.includes("model_warmup")) this.liveStart("autotuning", t);
+    else if (name === "autotune_end") this.liveEnd("autotuning", t);
   }
 
   private skipped(p: string): boolean {
@@ -527,7 +598,7 @@ export class PhaseTracker {
     if (i < 0) return null;
     for (let j = i + 1; j < LIVE_SEQUENCE.length; j++) {
       const p = LIVE_SEQUENCE[j];
-      if (this.skipped(p)) continue;
+      if (this.skipped(p) || LIVE_BY_MARKER_ONLY.includes(p)) continue;
       if (p === "server_start") return null; // begins only at engine readiness
       if (this.liveDone.has(p)) continue;
       return p;
@@ -549,10 +620,11 @@ export class PhaseTracker {
   // ---- final result -------------------------------------------------------
 
   /** `estimated`: the start is a fallback (t0, or the start of a previous sub-step whose end the log lacks). */
-  private segmentTimes(seg: (typeof BOOTSTRAP_SEGMENTS)[number]): { start?: number; end?: number; estimated?: boolean; fromPrev?: boolean } {
+  private segmentTimes(seg: (typeof BOOTSTRAP_SEGMENTS)[number]): { start?: number; end?: number; estimated?: boolean; fromPrev?: boolean; prevOpen?: boolean } {
     let start: number | undefined;
     let estimated = false;
     let fromPrev = false;
+    let prevOpen = false;
     for (const b of seg.start) {
       let v: number | undefined;
       if (b === "@t0") { v = this.t0; estimated = true; }
@@ -560,6 +632,7 @@ export class PhaseTracker {
         const p = this.prevSegment(seg.phase);
         v = p.end ?? p.start;
         estimated = p.end === undefined || !!p.estimatedEnd;
+        prevOpen = p.end === undefined;
       } else v = this.boundaries.get(b);
       if (v !== undefined) { start = v; fromPrev = b === "@prev" || b === "@t0"; break; }
       estimated = false;
@@ -570,7 +643,7 @@ export class PhaseTracker {
       const v = b === "@load" ? this.firstBegin("model_loading") : this.boundaries.get(b);
       if (v !== undefined && v >= start && (end === undefined || v < end)) end = v;
     }
-    return { start, end, estimated, fromPrev };
+    return { start, end, estimated, fromPrev, prevOpen: fromPrev && prevOpen };
   }
 
   /** The previous sub-step (its start stands in for its end when the log does not show that). */
@@ -703,8 +776,8 @@ export class PhaseTracker {
       let inFlight: string | null = null;
       let inFlightStart = this.t0;
       for (const seg of BOOTSTRAP_SEGMENTS) {
-        const { start, end, fromPrev } = this.segmentTimes(seg);
-        if (start === undefined || start > bootEndAt) continue;
+        const { start, end, fromPrev, prevOpen } = this.segmentTimes(seg);
+        if (start === undefined || start > bootEndAt || (prevOpen && (end === undefined || end > bootEndAt))) continue;
         inFlight = null;
         if (end === undefined || end > bootEndAt) {
           if (load === undefined) { inFlight = seg.phase; inFlightStart = start; }
@@ -828,19 +901,35 @@ export class PhaseTracker {
     // A top-level phase begun on some process and not ended there.
     let name: string | null = null;
     let start: number | undefined;
+    let source: FinalPhase["source"] = "cursor";
     // A later phase the log already showed means the begun one is over (it had no end marker).
     const latestShown = Math.max(-1, ...out.filter((p) => !p.parent).map((p) => phaseOrder(p.name as PhaseName)));
     for (const [n, s] of this.phases) {
       if (parentOf(n as PhaseName) || n === "bootstrap" || phaseOrder(n as PhaseName) < latestShown) continue;
       for (const e of s.ranks.values()) {
         if (e.begin === undefined || e.end !== undefined || e.begin > t) continue;
-        if (name === null || phaseOrder(n as PhaseName) > phaseOrder(name as PhaseName)) { name = n; start = this.firstBegin(n); }
+        if (name === null || phaseOrder(n as PhaseName) > phaseOrder(name as PhaseName)) { name = n; start = this.firstBegin(n); source = "begin"; }
       }
     }
     if (name === null && this.engineReadyT !== null && this.engineReadyT <= t && this.serverMode) {
       // Engine ready, HTTP server not (yet): server_start is in flight.
       name = "server_start";
       start = this.engineReadyT;
+    }
+    if (name === null) {
+      // A phase known only from its sub-steps (no end line of its own) whose next step never
+      // ended is still running: Dynamo done, graph compile under way.
+      const open = out.find((p) => !p.parent && p.source === "layout" && ![...(this.phases.get(p.name)?.ranks.values() ?? [])].some((e) => e.end !== undefined)
+        && out.some((c) => c.parent === p.name && LIVE_SUBSTEP_AFTER[c.name] !== undefined && !byName.has(LIVE_SUBSTEP_AFTER[c.name]) && c.endMs <= t));
+      if (open && !out.some((p) => !p.parent && phaseOrder(p.name as PhaseName) > phaseOrder(open.name as PhaseName))) {
+        const lastSub = out.filter((c) => c.parent === open.name).sort((a, b) => b.endMs - a.endMs)[0];
+        const nextSub = LIVE_SUBSTEP_AFTER[lastSub.name];
+        if (nextSub) {
+          pushPhase(out, byName, { name: nextSub, parent: open.name, startMs: lastSub.endMs, endMs: t, durationS: round6((t - lastSub.endMs) / 1000),
+            status, ...(status === "error" ? { error: error ?? "start-up failed" } : {}), rankDurationsS: [], ranks: 1, attrs: {}, source: "cursor" });
+        }
+        name = open.name;
+      }
     }
     if (name === null) {
       // The phase after the last finished top-level one.
@@ -871,7 +960,7 @@ export class PhaseTracker {
     if (start === undefined || start > t) return;
     const parentName = parentOf(name as PhaseName);
     pushPhase(out, byName, { name, parent: parentName, startMs: start, endMs: t, durationS: round6((t - start) / 1000),
-      status, ...err, rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get(name)?.attrs ?? {}) } });
+      status, ...err, rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get(name)?.attrs ?? {}) }, source });
   }
 
   /**
@@ -917,7 +1006,7 @@ export class PhaseTracker {
   private nextAfterIndex(i: number): string | null {
     for (let j = i + 1; j < LIVE_SEQUENCE.length; j++) {
       const p = LIVE_SEQUENCE[j];
-      if (this.skipped(p)) continue;
+      if (this.skipped(p) || LIVE_BY_MARKER_ONLY.includes(p)) continue;
       if (p === "server_start" && this.engineReadyT === null) continue;
       return p;
     }

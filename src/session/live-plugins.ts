@@ -32,6 +32,8 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
   let setPid: (pid: number) => void = () => {};
   // The host inventory (GPU product, memory, CPU): the sampler asks for it once; the predictor reads it too.
   let inventory: Promise<Attributes> | null = null;
+  // What bounded a finished phase, from the host samples (the predictor's evidence goes to that class).
+  let boundByOf: (startMs: number, endMs: number) => unknown = () => null;
 
   // 1. Sampling first: it should cover the earliest phases.
   const interval = values["sample-interval"] === undefined ? 100 : Number(values["sample-interval"]);
@@ -41,6 +43,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       const sampler = createSampler({ intervalMs: interval, heartbeat: ctx.beat });
       if (ctx.pid) sampler.start(ctx.pid);
       setPid = (pid) => sampler.setRootPid(pid);
+      boundByOf = (a, b) => sampler.boundBy(sampler.summarize(a, b));
       let resource: Attributes = {};
       inventory = hostInventory();
       inventory.then((r) => { resource = r; }).catch(() => undefined);
@@ -124,7 +127,11 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
         refresh();
         lp.onPhaseStart(name, (t - t0) / 1000);
       },
-      onPhaseEnd: (name, t) => lp.onPhaseEnd(name, (t - (startAt.get(name) ?? t)) / 1000),
+      onPhaseEnd: (name, t) => {
+        const st = startAt.get(name) ?? t;
+        if (t - st >= 1000) lp.setBoundBy(name, boundByOf(st, t)); // a sub-second phase says little about the host
+        lp.onPhaseEnd(name, (t - st) / 1000);
+      },
       predicted: (name) => lp.predictedFor(name),
       predictedTotal: () => lp.totalPredicted(),
       // The advice's warm-compile saving is predicted for this model, from the same features; the

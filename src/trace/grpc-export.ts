@@ -34,6 +34,28 @@ const RETRYABLE = new Set([1, 4, 8, 10, 11, 14, 15]);
 const TRACE_SERVICE = "TraceExportService";
 const TRACE_EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
+/**
+ * Bun's tls.connect refuses an IP address as `servername` (Node ignores it: RFC 6066 has no SNI
+ * for addresses), and @grpc/grpc-js always passes the target host as one, so TLS to
+ * https://10.0.0.5:4317 would never connect. For an IP literal the option is dropped; the
+ * certificate is still checked against the address (`host`). Installed once, only for gRPC.
+ */
+function allowIpTargetsOverTls(): void {
+  const tls = require("tls") as { connect: (...a: unknown[]) => unknown; __startupTracerIpSni?: true };
+  if (tls.__startupTracerIpSni) return;
+  const { isIP } = require("net") as typeof import("node:net");
+  const connect = tls.connect;
+  tls.connect = function (this: unknown, ...a: unknown[]) {
+    const o = a[0] as { servername?: unknown } | undefined;
+    if (o && typeof o === "object" && typeof o.servername === "string" && isIP(o.servername)) {
+      const { servername: _ip, ...rest } = o;
+      a[0] = rest;
+    }
+    return connect.apply(this, a);
+  };
+  tls.__startupTracerIpSni = true;
+}
+
 /** The endpoint as the gRPC exporter wants it: scheme kept (it picks the credentials), path dropped. */
 export function grpcTarget(endpoint: string): string {
   const e = endpoint.trim();
@@ -50,6 +72,7 @@ export function grpcTarget(endpoint: string): string {
 export function sendGrpc(endpoint: string, body: Uint8Array, headers: Record<string, string>, timeoutMs: number): Promise<GrpcSendResult> {
   let delegate: ReturnType<GrpcBase["createOtlpGrpcExportDelegate"]> | undefined;
   try {
+    allowIpTargetsOverTls();
     const base = require("@opentelemetry/otlp-grpc-exporter-base") as GrpcBase;
     const { ProtobufTraceSerializer } = require("@opentelemetry/otlp-transformer") as Transformer;
     // Headers the tracer parsed (and warned about); the package adds those of the environment it parsed itself.

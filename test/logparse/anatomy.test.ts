@@ -30,7 +30,16 @@ describe("header formats", () => {
   });
   test("foreign formats are not vLLM headers", () => {
     expect(parseLine("2025:08:14-14:34:47:(19220) |CCL_WARN| value of CCL_ATL_TRANSPORT changed").hasTime).toBe(false);
-    expect(parseLine("2026-01-23 15:50:10,030 - INFO - autotuner.py:256 - flashinfer.jit: [Autotuner]: Autotuning process starts ...").hasTime).toBe(false);
+    // Not a vLLM header (no [file:line] record), but Python logging's asctime on the engine's clock:
+    // FlashInfer's autotuner lines keep their own time (import, replay pacing, the timeline).
+    const fi = parseLine("(EngineCore_DP0 pid=164) 2026-01-23 15:50:10,030 - INFO - autotuner.py:256 - flashinfer.jit: [Autotuner]: Autotuning process starts ...");
+    expect(fi.hasTime).toBe(true);
+    expect(fi.file).toBeNull();
+    expect(fi.proc).toBe("EngineCore_DP0");
+    expect([fi.month, fi.day, fi.secondOfDay]).toEqual([1, 23, 15 * 3600 + 50 * 60 + 10.03]);
+    expect(fi.message.startsWith("autotuner.py:256")).toBe(true);
+    // Docker Desktop's export prefix is not a record time.
+    expect(parseLine("2026-05-01 19:08:06.391 | some text").hasTime).toBe(false);
   });
 });
 
