@@ -269,7 +269,8 @@ describe("lifecycle", () => {
       expect(other.otlpHttpUrl).not.toBe(jaeger.otlpHttpUrl);
       // No listener in the config binds anything but loopback.
       const endpoints = [...other.config.matchAll(/endpoint:\s*(\S+)/g)].map((m) => m[1]);
-      expect(endpoints.length).toBe(3);
+      expect(endpoints.length).toBe(4); // OTLP HTTP and gRPC, query HTTP and gRPC
+      expect(other.otlpGrpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       for (const e of endpoints) expect(e).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(existsSync(other.workDir)).toBe(true);
     } finally {

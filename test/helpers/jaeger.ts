@@ -134,6 +134,10 @@ export interface WaitForTraceOptions {
 export interface JaegerHandle {
   /** Base URL of the OTLP/HTTP receiver, e.g. http://127.0.0.1:PORT (POST `${otlpHttpUrl}/v1/traces`). */
   otlpHttpUrl: string;
+  /** Endpoint of the OTLP/gRPC receiver (plaintext), e.g. http://127.0.0.1:PORT. */
+  otlpGrpcUrl: string;
+  /** Endpoint of the OTLP/gRPC receiver with TLS (https://127.0.0.1:PORT), when started with `tls`. */
+  otlpGrpcTlsUrl?: string;
   /** Base URL of the query service (API v3 under /api/v3, API v1 under /api). */
   queryUrl: string;
   pid: number;
@@ -158,6 +162,8 @@ export interface StartJaegerOptions {
   startTimeoutMs?: number;
   /** Jaeger's own log level; default "info". */
   logLevel?: "debug" | "info" | "warn" | "error";
+  /** Also an OTLP/gRPC receiver with TLS, serving this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 // ---------------------------------------------------------------------------
@@ -279,19 +285,21 @@ export async function freePorts(n: number): Promise<number[]> {
 /** The Jaeger v2 config used by {@link startJaeger}; every listener on 127.0.0.1. */
 export function jaegerConfig(p: {
   otlpHttpPort: number;
+  otlpGrpcPort: number;
+  otlpGrpcTls?: { port: number; certFile: string; keyFile: string };
   queryHttpPort: number;
   queryGrpcPort: number;
   logLevel?: string;
 }): string {
   return `# Written by test/helpers/jaeger.ts: Jaeger v2 all-in-one for e2e tests.
-# In-memory storage; only loopback listeners; no OTLP/gRPC, Jaeger, Zipkin
-# receivers; no batch processor (spans are stored as soon as they arrive);
+# In-memory storage; only loopback listeners; OTLP over HTTP and gRPC, no
+# Jaeger or Zipkin receivers; no batch processor (spans are stored as soon as they arrive);
 # no internal-metrics endpoint (the collector's default would take :8888).
 service:
   extensions: [jaeger_storage, jaeger_query]
   pipelines:
     traces:
-      receivers: [otlp]
+      receivers: [otlp${p.otlpGrpcTls ? ", otlp/tls" : ""}]
       processors: []
       exporters: [jaeger_storage_exporter]
   telemetry:
@@ -321,7 +329,16 @@ receivers:
     protocols:
       http:
         endpoint: 127.0.0.1:${p.otlpHttpPort}
-
+      grpc:
+        endpoint: 127.0.0.1:${p.otlpGrpcPort}
+${p.otlpGrpcTls ? `  otlp/tls:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:${p.otlpGrpcTls.port}
+        tls:
+          cert_file: ${p.otlpGrpcTls.certFile}
+          key_file: ${p.otlpGrpcTls.keyFile}
+` : ""}
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
@@ -347,11 +364,12 @@ export async function startJaeger(opts: StartJaegerOptions = {}): Promise<Jaeger
 class PortInUseError extends Error {}
 
 async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerHandle> {
-  const [otlpHttpPort, queryHttpPort, queryGrpcPort] = await freePorts(3);
+  const [otlpHttpPort, queryHttpPort, queryGrpcPort, otlpGrpcPort, tlsPort] = await freePorts(5);
+  const otlpGrpcTls = opts.tls ? { port: tlsPort, ...opts.tls } : undefined;
   const workDir = await mkdtemp(join(tmpdir(), "startup-tracer-jaeger-"));
   const configPath = join(workDir, "config.yaml");
   const logPath = join(workDir, "jaeger.log");
-  const config = jaegerConfig({ otlpHttpPort, queryHttpPort, queryGrpcPort, logLevel: opts.logLevel });
+  const config = jaegerConfig({ otlpHttpPort, otlpGrpcPort, otlpGrpcTls, queryHttpPort, queryGrpcPort, logLevel: opts.logLevel });
   await writeFile(configPath, config);
 
   installExitHook();
@@ -371,6 +389,7 @@ async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerH
   live.set(proc.pid, workDir);
 
   const otlpHttpUrl = `http://127.0.0.1:${otlpHttpPort}`;
+  const otlpGrpcUrl = `http://127.0.0.1:${otlpGrpcPort}`;
   const queryUrl = `http://127.0.0.1:${queryHttpPort}`;
   const logs = async () => {
     try {
@@ -414,7 +433,8 @@ async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerH
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
   let otlpReady = false;
   let queryReady = false;
-  while (!(otlpReady && queryReady)) {
+  let grpcReady = false;
+  while (!(otlpReady && queryReady && grpcReady)) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       const log = await logs();
       await stop();
@@ -425,7 +445,7 @@ async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerH
       const log = await logs();
       await stop();
       throw new Error(
-        `Jaeger did not become ready in ${opts.startTimeoutMs ?? 30000} ms (otlp ${otlpReady}, query ${queryReady}).\n--- jaeger log (tail) ---\n${tail(log, 4000)}`,
+        `Jaeger did not become ready in ${opts.startTimeoutMs ?? 30000} ms (otlp ${otlpReady}, otlp grpc ${grpcReady}, query ${queryReady}).\n--- jaeger log (tail) ---\n${tail(log, 4000)}`,
       );
     }
     if (!otlpReady) {
@@ -436,7 +456,8 @@ async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerH
       });
     }
     if (!queryReady) queryReady = await probe(`${queryUrl}/api/v3/services`, {});
-    if (!(otlpReady && queryReady)) await Bun.sleep(100);
+    if (!grpcReady) grpcReady = (await tcpOpen(otlpGrpcPort)) && (!otlpGrpcTls || (await tcpOpen(otlpGrpcTls.port)));
+    if (!(otlpReady && queryReady && grpcReady)) await Bun.sleep(100);
   }
 
   const getTrace = async (traceIdHex: string): Promise<OtlpTracesData | null> => {
@@ -496,6 +517,8 @@ async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerH
 
   return {
     otlpHttpUrl,
+    otlpGrpcUrl,
+    otlpGrpcTlsUrl: otlpGrpcTls ? `https://127.0.0.1:${otlpGrpcTls.port}` : undefined,
     queryUrl,
     pid: proc.pid,
     workDir,
@@ -507,6 +530,21 @@ async function startOnce(bin: string, opts: StartJaegerOptions): Promise<JaegerH
     findTraces,
     waitForTrace,
   };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (bounded to 2 s). */
+export async function tcpOpen(port: number): Promise<boolean> {
+  try {
+    const sock = await Promise.race([
+      Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }),
+      Bun.sleep(2000).then(() => null),
+    ]);
+    if (!sock) return false;
+    sock.end();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function probe(url: string, init: RequestInit): Promise<boolean> {
