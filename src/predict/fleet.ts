@@ -3,6 +3,8 @@
 // configuration that changes start-up cost). The same key on the same host
 // starts the same way, so the history's last measurements beat any prior.
 
+import { redactText } from "../redact/redact.ts";
+
 export interface FleetKeyInput {
   model: string | null;
   gpu: string | null;
@@ -17,10 +19,14 @@ export interface FleetKeyInput {
   compile_level?: number | null;
 }
 
-/** A local model path counts by its last component (the history never keeps paths). */
+/**
+ * A model counts by its last two path components (the history never keeps paths);
+ * redacted first (a model URL may carry credentials), without URL user-info or query.
+ */
 function modelName(m: string | null): string {
   if (!m) return "?";
-  return m.replace(/\/+$/, "").split(/[\\/]/).filter(Boolean).slice(-2).join("/") || "?";
+  const clean = redactText(m).replace(/^[a-z][\w+.-]*:\/\/[^/@]*@/i, "").replace(/[?#].*$/, "");
+  return clean.replace(/\/+$/, "").split(/[\\/]/).filter(Boolean).slice(-2).join("/") || "?";
 }
 
 export function fleetKey(k: FleetKeyInput): string {
@@ -32,5 +38,5 @@ export function fleetKey(k: FleetKeyInput): string {
     k.eager ? "eager" : `cc${k.compile_level ?? "-"} graphs${k.cuda_graph_sizes ?? "-"}`,
     `q ${k.quantization ?? "-"}`,
   ];
-  return parts.join(" | ");
+  return redactText(parts.join(" | "));
 }
