@@ -207,6 +207,16 @@ export function renderStartupMetrics(snap: StartupSnapshot, counters: StartupCou
   failures.set({ model }, Math.max(snap.failures, counters.failures ?? 0));
 
   info.set({ engine_version: snap.engine_version ?? UNKNOWN, model, outcome: snap.outcome }, 1);
+  // What the advice predicts each lever would save (README "Advice"), once the start-up has ended:
+  // summed over a fleet, where the cold-start seconds are.
+  if (snap.advice?.length) {
+    const advice = reg.gauge(
+      "vllm_startup_advice_saving_seconds",
+      "Seconds a lever is predicted to take off this start-up (README Advice), present once it has ended.",
+      ["lever", "phase", "model"],
+    );
+    for (const a of snap.advice) advice.set({ lever: a.lever, phase: a.phase, model }, a.saving_s);
+  }
   return reg.render();
 }
 

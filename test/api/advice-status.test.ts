@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 import { startApiServer, type ApiServer } from "../../src/api/server.ts";
+import { renderStartupMetrics } from "../../src/api/metrics.ts";
 import { importLogFile } from "../../src/logparse/import-log.ts";
 import { StartupSession } from "../../src/session/startup-session.ts";
 import { readExportConfig } from "../../src/trace/otel-config.ts";
@@ -25,7 +26,7 @@ beforeAll(async () => {
   session = new StartupSession({ ids: newTraceIds({}), mode: "import", t0: result.t0,
     exportConfig: readExportConfig({ OTEL_SDK_DISABLED: "true" }), stateDir: state });
   await session.finalize("eof", undefined, result);
-  server = await startApiServer({ listen: "127.0.0.1:0", getSnapshot: () => session.snapshot(), metrics: () => "" });
+  server = await startApiServer({ listen: "127.0.0.1:0", getSnapshot: () => session.snapshot(), metrics: () => renderStartupMetrics(session.snapshot()) });
 });
 
 afterAll(async () => {
@@ -41,6 +42,21 @@ test("/status carries the finished start-up's advice", async () => {
   expect(levers).toContain("compile_cache");
   expect(levers).toContain("cuda_graph_sizes");
   for (const a of s.advice) expect(a.saving_s).toBeGreaterThan(0);
+});
+
+test("/metrics has one saving gauge per advised lever, valid for promtool", async () => {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const s = session.snapshot();
+  const lines = text.split("\n").filter((l) => l.startsWith("vllm_startup_advice_saving_seconds{"));
+  expect(lines.length).toBe(s.advice!.length);
+  const cc = s.advice!.find((a) => a.lever === "compile_cache")!;
+  expect(lines.some((l) => l.includes('lever="compile_cache"') && l.includes('phase="graph_compile"') && l.endsWith(` ${cc.saving_s}`))).toBe(true);
+  const promtool = Bun.which("promtool") ?? "/usr/bin/promtool";
+  const proc = Bun.spawn([promtool, "check", "metrics"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  proc.stdin.write(text);
+  await proc.stdin.end();
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect({ code, out: out + err }).toEqual({ code: 0, out: "" });
 });
 
 test("the live page shows it", async () => {
