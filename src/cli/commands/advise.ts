@@ -3,13 +3,8 @@
 // table, the summary's `advice` and the root span carry (src/advice/).
 import { advise, totalSaving, type AdviceItem } from "../../advice/advise.ts";
 import { AdviceInputError, loadStartup } from "../../advice/inputs.ts";
-import { LEVERS } from "../../advice/rules.ts";
 import { UsageError, type OptionValues } from "../options.ts";
 import { redactDeep, redactText } from "../../redact/redact.ts";
-
-export const ADVISE_DESCRIPTION = `Says which lever would shorten a recorded vLLM start-up, by how many seconds, and why:
-the evidence from this trace and a predicted saving per lever (levers: ${LEVERS.join(", ")}).
-Input: a trace file (OTLP/JSON under <state>/traces/), a summary JSON (--summary-json) or a vLLM log.`;
 
 export async function runAdvise(file: string, values: OptionValues): Promise<number> {
   let loaded;
