@@ -42,7 +42,7 @@ const DEFAULT_THREADS: Record<string, number> = {
 };
 
 /** Top directories a container loses when it is replaced (unless a volume is mounted there). */
-const EPHEMERAL_ROOTS = [/^\/root\/\.cache\b/, /^\/root\b/, /^\/home\/[^/]+\/\.cache\b/, /^\/home\/[^/]+/, /^~/, /^\/tmp\b/];
+const EPHEMERAL_ROOTS = [/^\/root\/\.cache\b/, /^\/home\/.+?\/\.cache\b/, /^~\/\.cache\b/, /^\/root\b/, /^\/home\/[^/]+/, /^~/, /^\/tmp\b/];
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
