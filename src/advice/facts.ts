@@ -117,13 +117,14 @@ export function runFacts(rec: StartupRecord, ctx: AdviceContext = {}): Facts {
   f["weights.read_source"] = src;
   f["weights.from_page_cache"] = src !== null ? src === "page_cache"
     : f["weights.gib_s"] !== null ? (f["weights.gib_s"] as number) >= 3 : null;
-  const fmt = str(log.loadFormat) ?? str(run["vllm.startup.weights.load_format"]) ?? str(feat.load_format);
+  const fmt = str(log.loadFormat) ?? str(attr(rec, ["load_weights", "model_loading"], "vllm.startup.weights.load_format"))
+    ?? str(run["vllm.startup.weights.load_format"]) ?? str(feat.load_format);
   f["weights.load_format"] = fmt;
   const loader = str(log.loader) ?? str(attr(rec, ["load_weights"], "vllm.startup.weights.loader"))
     ?? (num(attr(rec, ["load_weights"], "vllm.startup.weights.prefetch_s")) !== null ? "prefetch" : null)
     ?? (fmt && fmt !== "auto" && fmt !== "safetensors" ? fmt : "default safetensors loader");
   f["weights.loader"] = loader;
-  f["weights.loader_threads"] = log.loaderThreads ?? DEFAULT_THREADS[loader] ?? null;
+  f["weights.loader_threads"] = log.loaderThreads ?? num(attr(rec, ["load_weights"], "vllm.startup.weights.loader_threads")) ?? DEFAULT_THREADS[loader] ?? null;
   f["weights.filesystem"] = str(attr(rec, ["load_weights"], "vllm.startup.weights.filesystem"));
 
   const dl = phaseOf(rec, "model_download");

@@ -87,3 +87,18 @@ export function scanLogFacts(text: string, stream: string | null = null): LogFac
   }
   return f;
 }
+
+/**
+ * The log facts the advice used, as phase attributes (on the summary's phases and the spans), so
+ * `advise <summary|trace>` later sees what the end of the start-up saw.
+ */
+export function adviceAttributes(phase: string, f: LogFacts): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  if (phase === "cuda_graph_capture" && f.captureSizes !== undefined) out["vllm.startup.cuda_graph.config_sizes"] = f.captureSizes;
+  if (phase === "load_weights") {
+    if (f.loadFormat !== undefined) out["vllm.startup.weights.load_format"] = f.loadFormat;
+    if (f.loader !== undefined) out["vllm.startup.weights.loader"] = f.loader;
+    if (f.loaderThreads !== undefined) out["vllm.startup.weights.loader_threads"] = f.loaderThreads;
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // `import <logfile>`: the trace of a finished log, with the same spans,
 // summary and blame table as a live start-up.
 import { existsSync, readFileSync } from "node:fs";
-import { scanLogFacts } from "../advice/log-facts.ts";
+import { adviceAttributes, scanLogFacts } from "../advice/log-facts.ts";
 import { importLogFile } from "../logparse/import-log.ts";
 import { StartupSession } from "../session/startup-session.ts";
 import { readExportConfig } from "../trace/otel-config.ts";
@@ -61,8 +61,6 @@ export async function runImport(file: string, values: OptionValues): Promise<num
       return out;
     },
     rootAttributes: () => ip.attributes,
-    // The advice also reads facts the timeline does not keep (capture sizes, loader) from the log itself.
-    adviceContext: () => ({ features, coefficients, log: scanLogFacts(readFileSync(file, "utf8"), result.stream) }),
     finished: async (summary) => {
       if (values["no-history"]) return;
       const { History } = await import("../predict/history.ts");
@@ -70,6 +68,14 @@ export async function runImport(file: string, values: OptionValues): Promise<num
       h.recordStartup(summary, features as never, ip.fleet_key);
       h.close();
     },
+  });
+  // The advice also reads facts the timeline does not keep (capture sizes, loader) from the log itself,
+  // and puts them on the phases, so `advise <summary|trace>` later sees the same (README "Advice").
+  const logFacts = scanLogFacts(readFileSync(file, "utf8"), result.stream);
+  session.addPlugin({
+    name: "advice",
+    adviceContext: () => ({ features, coefficients, log: logFacts }),
+    phaseAttributes: (p) => adviceAttributes(p.name, logFacts),
   });
   const f = await session.finalize("eof", undefined, result);
   const d = await reportEnd(f, values, exportConfig);

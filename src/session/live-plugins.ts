@@ -134,16 +134,6 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       },
       predicted: (name) => lp.predictedFor(name),
       predictedTotal: () => lp.totalPredicted(),
-      // The advice's warm-compile saving is predicted for this model, from the same features; the
-      // engine's config line (capture sizes, load format, eager) from what the scanner read.
-      adviceContext: () => {
-        const facts = scanner.finish();
-        return {
-          features: features as never, coefficients,
-          log: { captureSizes: facts.cuda_graph_sizes ?? undefined, loadFormat: facts.load_format ?? undefined,
-            enforceEager: facts.enforce_eager ?? undefined, maxModelLen: facts.max_model_len ?? undefined },
-        };
-      },
       rootAttributes: (): Attributes => ({
         ...(featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
         "vllm.startup.hardware.class": live.hw_class, "vllm.startup.prediction.basis": live.basis,
@@ -169,6 +159,20 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
         h.recordStartup(summary, features, live.fleet_key);
         h.close();
       },
+    });
+    // The advice (README "Advice"): the warm-compile saving is predicted from the same features; the
+    // engine's config line (capture sizes, load format, eager) from what the scanner read, also put on
+    // the phases so `advise <summary|trace>` later sees the same.
+    const adviceLog = () => {
+      const facts = scanner.finish();
+      return { captureSizes: facts.cuda_graph_sizes ?? undefined, loadFormat: facts.load_format ?? undefined,
+        enforceEager: facts.enforce_eager ?? undefined, maxModelLen: facts.max_model_len ?? undefined };
+    };
+    const { adviceAttributes } = await import("../advice/log-facts.ts");
+    session.addPlugin({
+      name: "advice",
+      adviceContext: () => ({ features: features as never, coefficients, log: adviceLog() }),
+      phaseAttributes: (p) => adviceAttributes(p.name, adviceLog()),
     });
   } catch (e) {
     warn(`prediction unavailable: ${(e as Error).message}`);

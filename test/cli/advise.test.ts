@@ -59,9 +59,10 @@ describe("advice after import, and advise on each kind of input", async () => {
     expect(t.input).toBe("trace");
     const set = (x: any) => x.advice.map((a: any) => a.lever).sort();
     expect(set(l)).toEqual(summary.advice.map((a: any) => a.lever).sort());
-    // The summary and the trace lack the log's config line, so capture sizes come from the bar there: same levers.
-    expect(set(s)).toEqual(set(t));
-    expect(set(s)).toContain("compile_cache");
+    expect(set(s)).toEqual(set(l));
+    expect(set(t)).toEqual(set(l));
+    // The config line's capture sizes travel on the phase (vllm.startup.cuda_graph.config_sizes): all three say 67.
+    for (const x of [l, s, t]) expect(x.advice.find((a: any) => a.lever === "cuda_graph_sizes").evidence).toContain("67 batch sizes");
   });
 
   test("advise prints readable advice", async () => {
