@@ -140,7 +140,7 @@ export const LOG_FACT_RULES: Rule[] = [
     apply: (m, f) => addGpu(f, m[1].replace(/_/g, " ")) },
   { id: "gpu.name.nvidia", re: /\bNVIDIA[ _]((?:GeForce |Quadro |Tesla |RTX |DGX )?[A-Z]{1,3}\d{1,4}[A-Za-z]*(?:[- _](?:Ti|SUPER|Ada|SXM\d?|PCIe|NVL|Spark|\d+GB|HBM3e?|Laptop|GPU))*)/, source: "nvidia-smi / torch.cuda.get_device_name() as printed by wrappers (Unsloth banner, SLURM nvidia-smi CSV, PyTorch warnings)",
     apply: (m, f) => addGpu(f, "NVIDIA " + m[1].replace(/_/g, " ")) },
-  { id: "gpu.name.bare", re: /\b((?:GeForce )?(?:RTX ?\d{4}(?: Ti| SUPER)?|GTX ?\d{3,4}(?: Ti)?)|[AHB]100(?:[- ](?:SXM\d?|PCIe|NVL|\d+GB))*|[HB]200|GH200|GB10|GB200|L40S?|DGX Spark)\b/, source: "hardware names in wrapper output, host names and image tags",
+  { id: "gpu.name.bare", re: /\b((?:GeForce )?(?:RTX ?\d{4}(?: Ti| SUPER)?|GTX ?\d{3,4}(?: Ti)?)|[AHB]100(?:[- ](?:SXM\d?|PCIe|NVL|\d+GB))*|[HB]200|GH200|GB10|GB200|L40S?|DGX Spark|Tesla [A-Z]\d{1,4}\w*)\b/, source: "hardware names in wrapper output, host names and image tags",
     apply: (m, f) => addGpu(f, m[1]) },
   { id: "gpu.radeon", re: /\b((?:AMD )?(?:Radeon|Instinct)[\w ]{0,30}?(?:\d{3,4}\w*|VII|MI\d+\w*))/, source: "rocm-smi / torch.cuda.get_device_name() on ROCm",
     apply: (m, f) => addGpu(f, m[1]) },
@@ -189,7 +189,7 @@ export function emptyFacts(): LogFacts {
 }
 
 /** Cheap needles: a line without any of them is skipped before the regexes run. */
-const NEEDLE = /ROCm|hip|neuron|TPU|platform|engine|Falling back|version|args|config|eager|CUDA graph|Encoder|modal|vision|device_name|NVIDIA|GeForce|RTX|GTX|Radeon|Instinct|gfx|capability|sm_\d|memory|capacity|hbm|NCCL|nccl|CCL|Gloo|weights|Arm64|aarch64|Neoverse|Graviton|Xeon|EPYC|Altra|Spark|Jetson|GB10|GH200|[AHL]\d{2,3}|Starting vLLM/i;
+const NEEDLE = /ROCm|hip|neuron|TPU|Tesla|platform|engine|Falling back|version|args|config|eager|CUDA graph|Encoder|modal|vision|device_name|NVIDIA|GeForce|RTX|GTX|Radeon|Instinct|gfx|capability|sm_\d|memory|capacity|hbm|NCCL|nccl|CCL|Gloo|weights|Arm64|aarch64|Neoverse|Graviton|Xeon|EPYC|Altra|Spark|Jetson|GB10|GH200|[AHL]\d{2,3}|Starting vLLM/i;
 
 /** Scan log lines (a whole log, or lines as they arrive) into facts. */
 export class LogFactScanner {

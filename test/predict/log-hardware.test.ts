@@ -80,3 +80,14 @@ test("model size from names, --gpu parsing, fleet keys", () => {
   expect(a).toBe(fleetKey({ model: "/other/models/mistral-7b", gpu: "GB10", vllm_version: "0.11.0", engine: "v1" }));
   expect(a).not.toBe(fleetKey({ model: "/models/mistral-7b", gpu: "L4", vllm_version: "0.11.0", engine: "v1" }));
 });
+
+test("GPU names as nvidia-smi, PyTorch and MoE config file names print them, and their classes", () => {
+  const cls = (line: string) => hardwareClass(hardwareFromLog(scanLogText(line)));
+  expect(cls("INFO 01-01 00:00:00 [fused_moe.py:1] Using default MoE config. Config file not found at .../E=8,N=1,device_name=NVIDIA_L4.json")).toBe("datacenter");
+  expect(cls("GPU 0: Tesla T4 (UUID: GPU-0)")).toBe("small-gpu");
+  expect(cls("torch device: NVIDIA GeForce RTX 3090 Ti")).toBe("consumer");
+  expect(cls("Found GPU0 NVIDIA H100 NVL which is of cuda capability 9.0")).toBe("reference");
+  expect(scanLogText("Found GPU0 NVIDIA H100 NVL which is of cuda capability 9.0").compute_capability).toBe("9.0");
+  // the NGC container banner names no GPU
+  expect(scanLogText("NVIDIA Release 25.11 (build 231063344)").gpu_names).toEqual([]);
+});
