@@ -10,10 +10,11 @@
 //   class. After each finished phase, each class gets a speed factor
 //       f = exp(median over that class's finished phases of log((actual + 0.5) / (predicted + 0.5)))
 //   -- a median of per-phase ratios, so one outlier phase does not move the rest
-//   (a parent counts only when none of its sub-steps was reported). A class with
-//   no finished phase of its own takes half of the log-median of all finished
-//   phases (a slow host tends to be slow throughout, but the CPU's speed says
-//   little about the disk). Clipped to [0.2, 5].
+//   (a parent counts only when none of its sub-steps was reported) -- averaged
+//   with OWN_PSEUDO (1) phase of transferred evidence: half of the log-median of
+//   all finished phases (a slow host tends to be slow throughout, but the CPU's
+//   speed says little about the disk). A class with no finished phase of its
+//   own takes the transferred evidence alone. Clipped to [0.2, 5].
 //   Every phase not yet started is predicted as (prior prediction) x f(class).
 //   A phase's prediction is frozen when it starts (that is the span attribute).
 //   ETA = remaining of the phase in flight (frozen prediction - elapsed, >= 0)
@@ -28,6 +29,8 @@ export const FACTOR_MIN = 0.2;
 export const FACTOR_MAX = 5;
 /** Share of the all-phase evidence a class without its own finished phase takes (in log space). */
 export const TRANSFER = 0.5;
+/** Weight (in phases) of the transferred evidence against a class's own finished phases. */
+export const OWN_PSEUDO = 1;
 const IO_PHASES = new Set(["model_download", "model_loading", "load_weights", "model_init"]);
 const GPU_PHASES = new Set(["kv_cache_profiling", "profile_run", "kv_cache_allocation", "model_warmup", "autotuning", "cuda_graph_capture"]);
 
@@ -104,14 +107,13 @@ export class LivePredictor {
   /** Speed factor of a phase class from the phases finished so far. */
   factor(cls: PhaseClass): number {
     const ev = this.evidence();
-    const own = ev.get(cls);
-    let l: number;
-    if (own && own.length) l = med(own);
-    else {
-      const all = [...ev.values()].flat();
-      if (all.length === 0) return 1;
-      l = TRANSFER * med(all);
-    }
+    const own = ev.get(cls) ?? [];
+    const all = [...ev.values()].flat();
+    if (all.length === 0) return 1;
+    // the class's own median, weighted by how many of its phases finished against
+    // OWN_PSEUDO phases' worth of the transferred all-phase evidence
+    const transferred = TRANSFER * med(all);
+    const l = own.length ? (own.length * med(own) + OWN_PSEUDO * transferred) / (own.length + OWN_PSEUDO) : transferred;
     return Math.min(FACTOR_MAX, Math.max(FACTOR_MIN, Math.exp(l)));
   }
 
