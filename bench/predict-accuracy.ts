@@ -108,6 +108,8 @@ for (const r of corpus.logs) {
 const cs = corpus.summary as Record<string, any>;
 lines.push(`median |a-priori error|, non-H100 logs: ${pct(cs.median_apriori_err_non_reference)} (H100 reference model alone: ${pct(cs.median_apriori_err_reference_model_only)}; with the GPU stated: ${pct(cs.median_apriori_gpu_err_non_reference)})`);
 lines.push(`median |ETA error| at the first phase after model loading: ${pct(cs.median_eta_err_after_loading)} (non-H100: ${pct(cs.median_eta_err_after_loading_non_reference)})`);
+lines.push(`ETA convergence (|ETA - real remaining| / real total, median over logs): ${pct(cs.median_eta_trail_first).trim()} at the second phase's start -> ${pct(cs.median_eta_trail_last).trim()} at the last phase's start`);
+for (const r of corpus.logs) if (r.eta_trail.length) lines.push(`  ${r.id.slice(0, 44).padEnd(45)}${r.eta_trail.map((t) => `${t.phase} ${(t.err * 100).toFixed(0)}%`).join(", ")}`);
 lines.push(`median |error| per phase group: ${Object.entries(cs.per_group_median_abs_err).map(([g, e]) => `${g} ${pct(e as number).trim()}`).join(", ")}`);
 if (argv.includes("--json")) console.log(JSON.stringify(out, null, 2));
 else console.log(lines.join("\n"));

@@ -13,6 +13,8 @@ import { importLogFile } from "../logparse/import-log.ts";
 import { LivePredictor } from "./live.ts";
 import { applyPrior, contextOf, corpusLogFiles, factsOfFile, fitPriors, GROUPS, median, observationOf, PRIORS, type Observation, type PriorPrediction } from "./prior.ts";
 import { TOP_LEVEL_PHASES } from "../phases/catalog.ts";
+import type { TrackerResult } from "../phases/tracker.ts";
+import { replayEta } from "./import-predict.ts";
 
 /** Hardware named in a corpus file name ("v0.6.4.post1-gtx1080-..."): the `--gpu` an operator would state. */
 export function gpuFromFileName(name: string): string | null {
@@ -29,7 +31,7 @@ export function isReferenceHardwareName(name: string): boolean {
   return /-(h100|h200|gh200|b200)/i.test(name);
 }
 
-export interface CorpusLog { id: string; obs: Observation; obsWithGpu: Observation | null }
+export interface CorpusLog { id: string; obs: Observation; obsWithGpu: Observation | null; result: TrackerResult }
 
 export function loadCorpus(dir: string): CorpusLog[] {
   const out: CorpusLog[] = [];
@@ -41,7 +43,7 @@ export function loadCorpus(dir: string): CorpusLog[] {
       const obs = observationOf(id, r, facts);
       if (!obs) continue;
       const gpu = gpuFromFileName(id);
-      out.push({ id, obs, obsWithGpu: gpu ? observationOf(id, r, facts, undefined, gpu) : null });
+      out.push({ id, obs, obsWithGpu: gpu ? observationOf(id, r, facts, undefined, gpu) : null, result: r });
     } catch {
       // an unreadable log is not part of the evaluation
     }
@@ -67,6 +69,8 @@ export interface LogResult {
   eta_actual_s: number | null;
   eta_err: number | null;
   groups: Record<string, { actual: number; predicted: number; err: number }>;
+  /** |ETA - real remaining| / real total when each top-level phase began (after the first), in order. */
+  eta_trail: { phase: string; at_s: number; err: number }[];
 }
 
 /** The first top-level phase that starts after model loading ends. */
@@ -131,6 +135,7 @@ export function evaluateCorpus(logs: CorpusLog[]): { logs: LogResult[]; summary:
       eta_phase: ph, eta_at_s: ph ? r3(o.start[ph]) : null, eta_s: eta, eta_actual_s: etaActual === null ? null : r3(etaActual),
       eta_err: eta !== null && etaActual !== null && etaActual > 0 ? r3(relErr(eta, etaActual)) : null,
       groups,
+      eta_trail: etaTrail(held.result, pred, o.total),
     });
   }
   const nonRef = results.filter((r) => !r.reference_hardware);
@@ -143,9 +148,25 @@ export function evaluateCorpus(logs: CorpusLog[]): { logs: LogResult[]; summary:
     median_apriori_gpu_err_non_reference: r3(median(abs(nonRef.map((r) => r.apriori_gpu_err)))),
     median_eta_err_after_loading: r3(median(abs(results.map((r) => r.eta_err)))),
     median_eta_err_after_loading_non_reference: r3(median(abs(nonRef.map((r) => r.eta_err)))),
+    // convergence: the ETA's error (share of the total) at the first and at the last phase start of each log
+    median_eta_trail_first: r3(median(results.filter((r) => r.eta_trail.length > 1).map((r) => r.eta_trail[0].err))),
+    median_eta_trail_last: r3(median(results.filter((r) => r.eta_trail.length > 1).map((r) => r.eta_trail[r.eta_trail.length - 1].err))),
     per_group_median_abs_err: Object.fromEntries(GROUPS.map((g) => [g, r3(median(abs(results.map((r) => r.groups[g]?.err ?? null))))])),
   };
   return { logs: results, summary };
+}
+
+/** The replayed ETA at each top-level phase start (the whole log replayed, sub-steps included). */
+function etaTrail(r: TrackerResult, pred: PriorPrediction, total: number): LogResult["eta_trail"] {
+  const at = replayEta(r, pred);
+  const out: LogResult["eta_trail"] = [];
+  for (const p of [...r.phases].filter((x) => x.parent === null).sort((a, b) => a.startMs - b.startMs)) {
+    const st = (p.startMs - r.t0) / 1000;
+    const e = at.get(p.name);
+    if (e === undefined || st <= 0 || out.some((x) => x.phase === p.name)) continue;
+    out.push({ phase: p.name, at_s: r3(st), err: r3(Math.abs(e - (total - st)) / Math.max(total, 1)) });
+  }
+  return out;
 }
 
 /** Relative error of a prediction: (predicted - actual) / actual. */

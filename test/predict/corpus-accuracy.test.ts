@@ -65,3 +65,11 @@ test("alerts fair to slow hardware: with the prior's uncertainty, fewer phases o
   expect(flaggedPrior).toBeLessThan(flaggedReference / 2);
   expect(flaggedPrior / judged).toBeLessThanOrEqual(0.25);
 });
+
+test("the ETA converges: its error at the last phase's start is well below its error at the second phase's start", () => {
+  const trails = ev.logs.filter((r) => r.eta_trail.length > 1);
+  expect(trails.length).toBeGreaterThanOrEqual(5);
+  // measured: 48 % of the total -> 6 %
+  expect(s.median_eta_trail_last).toBeLessThan(s.median_eta_trail_first / 2);
+  expect(s.median_eta_trail_last).toBeLessThanOrEqual(0.15);
+});
