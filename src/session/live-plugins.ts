@@ -93,7 +93,11 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
     // The hardware prior and the fleet history (src/predict/live-prior.ts): --gpu at once, the inventory when it answers.
     const [{ livePrediction }, { hardwareFromInventory }, { History }, { PRIORS }] = await Promise.all([
       import("../predict/live-prior.ts"), import("../predict/hardware.ts"), import("../predict/history.ts"), import("../predict/prior.ts")]);
-    const gpuOption = typeof values.gpu === "string" ? values.gpu : null;
+    let gpuOption = typeof values.gpu === "string" ? values.gpu : null;
+    if (gpuOption !== null) {
+      // a malformed --gpu never stops the server: one warning, and the host's own GPU is used
+      try { (await import("../predict/hardware.ts")).parseGpuOption(gpuOption); } catch (e) { warn(`ignoring ${(e as Error).message}`); gpuOption = null; }
+    }
     const seenKeys = new Map<string, Record<string, number> | null>(); // one history read per key
     const keyHistory = values["no-history"] ? undefined : (key: string) => {
       if (!seenKeys.has(key)) { const h = new History(ctx.stateDir); try { seenKeys.set(key, h.phasesForKey(key)); } finally { h.close(); } }
