@@ -344,7 +344,7 @@ function phasesFromSpans(traceId: string, spans: RawSpan[]): ImportedTrace | nul
   let version: string | null = null;
   let fleetKey: string | null = null;
   for (const s of spans) {
-    const fk = s.attrs["vllm.startup.fleet_key"];
+    const fk = s.attrs["vllm.startup.fleet"];
     if (typeof fk === "string" && fk && !fleetKey) fleetKey = fk;
     const v = s.attrs["vllm.version"] ?? s.attrs["vllm.startup.engine_version"] ?? s.attrs["service.version"];
     if (typeof v === "string" && !version && /^\d/.test(v)) version = v;

@@ -52,7 +52,7 @@ export function predictImported(r: TrackerResult, facts: LogFacts, coefficients:
       "vllm.startup.hardware.description": describeHardware(hardware),
       "vllm.startup.prediction.sigma": prediction.sigma_total,
       "vllm.startup.prediction.basis": seen ? "history" : hwClass === "reference" ? "reference" : "prior",
-      "vllm.startup.fleet_key": key,
+      "vllm.startup.fleet": key,
     },
   };
 }

@@ -141,7 +141,7 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
       rootAttributes: (): Attributes => ({
         ...(featureWarnings.length ? { "vllm.startup.prediction.warnings": featureWarnings } : {}),
         "vllm.startup.hardware.class": live.hw_class, "vllm.startup.prediction.basis": live.basis,
-        "vllm.startup.prediction.sigma": live.prediction.sigma_total, "vllm.startup.fleet_key": live.fleet_key,
+        "vllm.startup.prediction.sigma": live.prediction.sigma_total, "vllm.startup.fleet": live.fleet_key,
       }),
       // The ETA to readiness as it stood when the phase began, and the prediction's uncertainty.
       phaseAttributes: (p): Attributes => {

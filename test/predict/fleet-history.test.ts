@@ -53,7 +53,7 @@ beforeAll(() => {
       const u = new URL(req.url);
       if (u.pathname === "/api/traces" && u.searchParams.get("service") === "startup-tracer") {
         return Response.json({ data: [{ traceID: tid, processes: { p1: { serviceName: "startup-tracer", tags: [] } }, spans: [
-          { operationName: "vllm.startup", startTime: 1700000000000000, duration: 124000000, processID: "p1", tags: [{ key: "vllm.startup.fleet_key", type: "string", value: KEY }] },
+          { operationName: "vllm.startup", startTime: 1700000000000000, duration: 124000000, processID: "p1", tags: [{ key: "vllm.startup.fleet", type: "string", value: KEY }] },
           { operationName: "bootstrap", startTime: 1700000000000000, duration: 19000000, processID: "p1", tags: [{ key: "vllm.startup.phase.duration_s", type: "float64", value: 19.38 }] },
           { operationName: "kv_cache_profiling", startTime: 1700000060000000, duration: 44000000, processID: "p1", tags: [] },
         ] }] });

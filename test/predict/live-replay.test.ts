@@ -68,6 +68,18 @@ describe("live predictions while a start-up runs", () => {
     }
     expect(changedAfterEnd).toBe(true);
     expect(running.some((s) => typeof s.eta_s === "number")).toBe(true);
+
+    // The ETA as it stood when each phase began: on the summary's phases and their spans.
+    const withEta = sum.phases.filter((p: any) => typeof p.eta_s === "number");
+    expect(withEta.length).toBeGreaterThan(3);
+    for (const p of withEta) {
+      const span = spans.find((x) => x.name === p.name);
+      if (span) expect(span.attributes["vllm.startup.phase.eta_s"]).toBe(p.eta_s);
+    }
+    // The hardware the prediction assumed, with its uncertainty and fleet key, on the root span.
+    expect(typeof root.attributes["vllm.startup.hardware.class"]).toBe("string");
+    expect(root.attributes["vllm.startup.prediction.sigma"]).toBeGreaterThan(0);
+    expect(String(root.attributes["vllm.startup.fleet"])).toContain("llama-2-7b-hf");
   }, 60_000);
 });
 

@@ -56,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`startup-tracer fit: no finished start-ups in ${dir} (or the trace backend): nothing to fit`);
     return 1;
   }
-  // A fleet's keys: traces that carry vllm.startup.fleet_key predict the next start-up of that key here too.
+  // A fleet's keys: traces that carry vllm.startup.fleet predict the next start-up of that key here too.
   let fleetRuns = 0;
   if (traces.length) {
     const hf = new History(dir);
