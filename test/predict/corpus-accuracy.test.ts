@@ -31,7 +31,7 @@ test("every evaluated log gets a finite prediction and uncertainty; ETA after lo
     expect(r.apriori_sigma).toBeGreaterThan(0);
     if (r.eta_phase) expect(Number.isFinite(r.eta_s!)).toBe(true);
   }
-  // measured 0.69 over all logs, 0.49 on non-H100 ones (goal 0.15, not reached)
+  // measured 0.66 over all logs, 0.49 on non-H100 ones (goal 0.15, not reached)
   expect(s.median_eta_err_after_loading).toBeLessThanOrEqual(0.8);
   expect(s.median_eta_err_after_loading_non_reference).toBeLessThanOrEqual(0.6);
 });
