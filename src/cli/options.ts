@@ -94,7 +94,7 @@ export const COMMON: OptionSpec[] = [
 /** Options shared by wrap, import and follow modes. */
 export const TRACE_OPTIONS: OptionSpec[] = [
   { name: "summary-json", type: "string", arg: "path", help: "write the start-up summary (startup-tracer.summary/v1) here when it ends" },
-  { name: "otlp-endpoint", type: "string", arg: "url", help: "OTLP/HTTP endpoint (overrides OTEL_EXPORTER_OTLP_ENDPOINT)" },
+  { name: "otlp-endpoint", type: "string", arg: "url", help: "OTLP endpoint, HTTP or, with OTEL_EXPORTER_OTLP_PROTOCOL=grpc, gRPC (overrides OTEL_EXPORTER_OTLP_ENDPOINT)" },
   { name: "state-dir", type: "string", arg: "dir", help: "state directory (default $STARTUP_TRACER_STATE_DIR, $XDG_STATE_HOME/startup-tracer or ~/.local/state/startup-tracer)" },
   { name: "quiet", type: "boolean", help: "no blame table at the end" },
   { name: "no-history", type: "boolean", help: "do not record this start-up in the local history" },
