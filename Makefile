@@ -6,7 +6,7 @@ TSC := node_modules/.bin/tsc
 # output turns into a flood (src/process/jit-policy.ts explains and measures).
 JIT_POLICY := 64
 
-.PHONY: all install build demo test e2e unit typecheck fit dashboards bench clean
+.PHONY: all install build demo test e2e unit typecheck fit dashboards bench fidelity clean
 
 all: build
 
@@ -47,6 +47,11 @@ dashboards: install
 
 bench: build
 	$(BUN) bench/run-all.ts
+
+# One row per corpus log: outcome, unexplained share, invariant violations, live (a
+# wrapped replay with --time-scale) vs import, failed phase (README "Timeline fidelity").
+fidelity: build
+	$(BUN) scripts/fidelity.ts --bin $(CURDIR)/dist/startup-tracer --markdown
 
 clean:
 	rm -rf dist

@@ -5,7 +5,7 @@ import { constants } from "node:os";
 import type { StartedChild } from "../process/child.ts";
 import { FastPassthrough, OutputSink, pump, pumpFd, type StreamPump } from "../process/passthrough.ts";
 import { FORWARDED_SIGNALS, nowMs } from "../process/child.ts";
-import { onTimeline, setTimeScale, timeScale } from "../state/session-clock.ts";
+import { anchorTimeline, onTimeline, setTimeScale, timeScale } from "../state/session-clock.ts";
 import { startReaper } from "../process/reaper.ts";
 import { beatPeriodMs, Heartbeat } from "../process/heartbeat.ts";
 import { noteOutput } from "../process/jit-policy.ts";
@@ -92,6 +92,7 @@ export async function runWrap(child: StartedChild, values: OptionValues, ids: Tr
   let errSplit: TimedSplitter | null = null;
   const pending: [number, Uint8Array, number][] = [];
   const feed = (stream: number, chunk: Uint8Array, tWall = nowMs()) => {
+    anchorTimeline(tWall);
     const t = onTimeline(tWall);
     noteOutput(chunk.length);
     const s = stream === 1 ? outSplit : errSplit;

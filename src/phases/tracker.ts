@@ -21,6 +21,10 @@ import { layoutPhases } from "./layout.ts";
 
 /** vLLM's log timestamps have whole seconds: printed values and markers may disagree by this much. */
 const LOG_RESOLUTION_MS = 1000;
+/** How long after readiness an end line from the other pipe is still taken. */
+const LATE_END_MS = 5000;
+/** Live, command not known to be a server: how long an initialised engine waits for a server's lines. */
+export const OFFLINE_READY_GRACE_MS = 5000;
 
 interface RankEntry {
   begin?: number;
@@ -48,6 +52,8 @@ export interface TrackerOptions {
   /** The child is an API server (`vllm serve`): readiness is "Application startup complete". */
   serverMode?: boolean;
   eager?: boolean;
+  /** Live: the command is known not to be an API server (readiness at the engine's init line, at once). */
+  knownOffline?: boolean;
   /**
    * Import of a finished log: the log may start late (a tail) and an offline
    * engine's readiness is decided at the end (server lines may follow the
@@ -71,6 +77,8 @@ export interface TrackerResult {
   phases: FinalPhase[];
   /** Wall time (s) between t0 and the end of the start-up that no top-level phase covers. */
   unexplainedS: number;
+  /** Where that time lies: each gap between the phases (or markers) around it. */
+  gaps: Gap[];
   /** Whether the log shows the start of the start-up (false for tails and fragments). */
   startKnown: boolean;
 }
@@ -92,6 +100,14 @@ export interface FinalPhase {
   source?: "begin" | "printed" | "cursor" | "layout";
   /** No end marker: it ended when a later phase of its process began or ended. */
   implicitEnd?: boolean;
+}
+
+/** Unexplained time between two phases (null: the start or the end of the start-up). */
+export interface Gap {
+  startMs: number;
+  endMs: number;
+  after: string | null;
+  before: string | null;
 }
 
 /** A named instant recorded for the layout step (rules with `mark`). */
@@ -145,6 +161,7 @@ export class PhaseTracker {
   private liveDone = new Set<string>();
   private eager = false;
   private importMode: boolean;
+  private knownOffline: boolean;
   private startKnown: boolean;
   private phaseEventSeen = false;
   /** Named instants for the layout (autotuning, capture-bar states, KV markers), bounded per name. */
@@ -163,6 +180,7 @@ export class PhaseTracker {
     this.serverMode = !!opts.serverMode;
     this.eager = !!opts.eager;
     this.importMode = !!opts.importMode;
+    this.knownOffline = !!opts.knownOffline;
     this.startKnown = !this.importMode;
     this.globalCursor = this.startKnown ? t0Ms : undefined;
     this.liveStart("bootstrap", t0Ms);
@@ -192,7 +210,7 @@ export class PhaseTracker {
     if (tMs > this.lastT) this.lastT = tMs;
     if (!this.msStamps && line.hasTime && line.file !== null && line.secondOfDay % 1 !== 0) this.msStamps = true;
     const key = this.rankKey(line);
-    if (line.proc !== null && !this.serverMode && line.proc.startsWith("APIServer")) this.serverMode = true;
+    if (line.proc !== null && !this.serverMode && line.proc.startsWith("APIServer")) this.becomeServer();
     const hits = recognize(line, this.scratch);
     let tracebackStart = false;
     for (let i = 0; i < hits.length; i++) if (hits[i].rule.kind === "traceback") tracebackStart = true;
@@ -250,7 +268,7 @@ export class PhaseTracker {
         if (!this.model && m[1]) this.model = m[1];
         return;
       case "server":
-        this.serverMode = true;
+        this.becomeServer();
         return;
       case "parallel":
         this.parallel = { tensor: +m[1], pipeline: +m[2], ...(m[3] ? { data: +m[3] } : {}) };
@@ -279,7 +297,13 @@ export class PhaseTracker {
         this.begin(rule.phase!, rank, t);
         return;
       case "end":
-        if (this.done || this.engineReadyT !== null) return;
+        // A phase's end line may reach us just after readiness: vLLM's records and its
+        // progress bars come through two pipes, read independently.
+        if (this.done || this.engineReadyT !== null) {
+          if (!this.lateEnd(rule, m, rank, t)) return;
+          this.addAttrs(rule, m, rule.attrPhase ?? rule.phase!);
+          return;
+        }
         this.phaseEventSeen = true;
         this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) : undefined, !!rule.extend);
         this.addAttrs(rule, m, rule.attrPhase ?? rule.phase!);
@@ -290,7 +314,9 @@ export class PhaseTracker {
         this.engineReadyT = t;
         for (const p of [...this.live]) if (p !== "bootstrap" || this.liveDone.has("model_loading")) this.liveEnd(p, t);
         if (this.serverMode) this.liveStart("server_start", t);
-        else if (!this.importMode) this.markReady(t);
+        // A command not known to be a server (a wrapper script, a replay): readiness waits
+        // OFFLINE_READY_GRACE_MS for a server's lines (poll() decides) before the engine's counts.
+        else if (!this.importMode && this.knownOffline) this.markReady(t);
         return;
       case "ready":
         // Only an API server's uvicorn line: a host application that embeds
@@ -370,6 +396,40 @@ export class PhaseTracker {
     // sub-steps are not shown until vLLM prints where weight loading started.
     this.liveEndBefore(phase, t);
     this.liveStart(phase, t);
+  }
+
+  /** The child turned out to be an API server: readiness is HTTP readiness; an engine already up starts server_start. */
+  private becomeServer(): void {
+    if (this.serverMode) return;
+    this.serverMode = true;
+    if (this.engineReadyT !== null && !this.done && !this.importMode) this.liveStart("server_start", this.engineReadyT);
+  }
+
+  /** An end line with a printed duration arriving shortly after readiness, for a phase that ended before it. */
+  private lateEnd(rule: Rule, m: RegExpExecArray, rank: string, t: number): boolean {
+    const ready = this.engineReadyT ?? this.readyT;
+    const printed = rule.dur ? num(m[rule.dur]) : NaN;
+    if (ready === null || t - ready > LATE_END_MS || !(printed >= 0)) return false;
+    const e = this.entry(rule.phase!, rank);
+    if (e.end !== undefined) return false;
+    const end = Math.min(t, ready);
+    e.end = end;
+    e.printed = printed;
+    if (!this.liveDone.has(rule.phase!) && !this.live.includes(rule.phase!)) {
+      this.liveStart(rule.phase!, end - printed * 1000);
+      this.liveEnd(rule.phase!, end);
+    }
+    return true;
+  }
+
+  /**
+   * Live: an engine that is ready while no server line has been seen is the
+   * start-up's end once OFFLINE_READY_GRACE_MS pass without one (an API server
+   * prints its own lines within a few seconds of the engine's).
+   */
+  poll(now: number): void {
+    if (this.done || this.importMode || this.serverMode || this.engineReadyT === null) return;
+    if (now - this.engineReadyT >= OFFLINE_READY_GRACE_MS) this.markReady(this.engineReadyT);
   }
 
   private mark(name: string, t: number, rank: string, m: RegExpExecArray): void {
@@ -759,7 +819,8 @@ export class PhaseTracker {
     // Bootstrap and its sub-steps from boundaries. Bootstrap is finished only
     // once model loading began; it is reported only when the log shows its start.
     const load = this.firstBegin("model_loading") ?? byName.get("model_loading")?.startMs;
-    const laterPhases = out.some((p) => !p.parent);
+    // The engine initialised: whatever bootstrap was, it is over.
+    const laterPhases = out.some((p) => !p.parent) || this.engineReadyT !== null;
     // Where the failure was raised, by the traceback's frames; log order otherwise.
     const framePhase = outcome === "failed" ? this.failedPhaseFromFrames() : null;
     const frameTop = framePhase ? (parentOf(framePhase as PhaseName) ?? framePhase) : null;
@@ -844,7 +905,7 @@ export class PhaseTracker {
       engineVersion: this.engineVersion, model: this.model, parallel: this.parallel,
       runAttrs: { ...this.runAttrs, ...(this.chains.length ? { "vllm.startup.exceptions": this.chains.slice(0, 8).map((c) => c.text) } : {}) },
       error: outcome === "failed" ? error : null, phases: out,
-      unexplainedS: unexplained(out, rootStart, rootEnd), startKnown: this.startKnown,
+      unexplainedS: unexplained(out, rootStart, rootEnd), gaps: gapsOf(out, rootStart, rootEnd), startKnown: this.startKnown,
     };
   }
 
@@ -1035,6 +1096,20 @@ function unexplained(phases: FinalPhase[], from: number, to: number): number {
   }
   if (curB > curA) covered += curB - curA;
   return round6(Math.max(0, to - from - covered) / 1000);
+}
+
+/** The stretches of [from, to] no top-level phase covers, with the phases on either side. */
+function gapsOf(phases: FinalPhase[], from: number, to: number): Gap[] {
+  const top = phases.filter((p) => !p.parent).sort((a, b) => a.startMs - b.startMs);
+  const out: Gap[] = [];
+  let cursor = from;
+  let after: string | null = null;
+  for (const p of top) {
+    if (p.startMs > cursor + 1) out.push({ startMs: cursor, endMs: p.startMs, after, before: p.name });
+    if (p.endMs >= cursor) { cursor = p.endMs; after = p.name; }
+  }
+  if (to > cursor + 1) out.push({ startMs: cursor, endMs: to, after, before: null });
+  return out;
 }
 
 function pushPhase(out: FinalPhase[], byName: Map<string, FinalPhase>, p: FinalPhase): void {

@@ -36,6 +36,13 @@ export function renderBlame(sum: Summary, opts: BlameOptions): string {
   if (sum.unexplained_s > 0) {
     const share = total > 0 ? (100 * sum.unexplained_s) / total : 0;
     lines.push(`  ${"(unexplained)".padEnd(24)} ${fmt(sum.unexplained_s).padStart(9)} ${`${share.toFixed(1)}%`.padStart(6)}`);
+    // Where it lies: between which two markers (the largest stretches first).
+    const gaps = [...(sum.unexplained_gaps ?? [])].filter((g) => g.duration_s >= 0.05).sort((a, b) => b.duration_s - a.duration_s).slice(0, 3);
+    for (const g of gaps) {
+      const from = g.after ? `end of ${g.after}` : "start";
+      const to = g.before ? `start of ${g.before}` : "end";
+      lines.push(`    ${c("90", `${fmt(g.duration_s)} between the ${from} and the ${to} (at ${fmt(g.start_s)})`)}`);
+    }
   }
   if (sum.error) lines.push(`  ${c("31", "error:")} ${sum.error}`);
   lines.push(`  outcome: ${sum.outcome}   trace: ${sum.trace_id}${opts.where ? `   → ${opts.where}` : ""}`);

@@ -22,6 +22,8 @@ export type TimedSplitter = LineSplitter & { pushAt(chunk: Uint8Array, tMs: numb
 
 /** Now on the session's timeline (the wall clock, unless a sped-up replay is traced: src/state/session-clock.ts). */
 export const nowMs = sessionNowMs;
+/** Real milliseconds the trace waits after readiness for lines still in the other pipe. */
+const READY_GRACE_REAL_MS = 60;
 
 /** What a plug-in may add to a start-up. Every hook is optional and guarded. */
 export interface SessionPlugin {
@@ -160,6 +162,7 @@ export class StartupSession {
   }
 
   private failSeenAt: number | null = null;
+  private readySeenAt: number | null = null;
 
   /**
    * Finalizes once the start-up has ended: at once on readiness; after a
@@ -167,11 +170,19 @@ export class StartupSession {
    * Live modes call this periodically.
    */
   pollEnd(graceMs = 1500): void {
-    if (this.finalizing || !this.tracker.done) return;
+    if (this.finalizing) return;
+    this.tracker.poll(nowMs());
+    if (!this.tracker.done) return;
     if (this.tracker.failed) {
       const now = nowMs(); // on the session's timeline: a sped-up replay's traceback comes sooner
       this.failSeenAt ??= now;
       if (now - this.failSeenAt < graceMs) return;
+    } else {
+      // Readiness: the child's other pipe may still hold a line from before it (a phase's end
+      // next to a progress bar); one beat of real time lets it arrive.
+      const wall = performance.now();
+      this.readySeenAt ??= wall;
+      if (wall - this.readySeenAt < READY_GRACE_REAL_MS) return;
     }
     this.finalize("ready").catch((e) => warn(`could not finish the trace: ${(e as Error).message}`));
   }

@@ -17,6 +17,8 @@ export interface Summary {
   model: string | null;
   total_s: number;
   unexplained_s: number;
+  /** Where the unexplained time lies: between the end of `after` and the start of `before` (null: the start-up's start or end). */
+  unexplained_gaps?: { start_s: number; duration_s: number; after: string | null; before: string | null }[];
   predicted_total_s: number | null;
   error?: string;
   phases: PhaseRecord[];
@@ -51,6 +53,9 @@ export function buildSummary(r: TrackerResult, traceId: string, opts: {
     model: r.model,
     total_s: Math.round(r.endT - r.t0) / 1000,
     unexplained_s: unexplainedSeconds(r),
+    unexplained_gaps: (r.gaps ?? []).map((g) => ({
+      start_s: Math.round(g.startMs - r.t0) / 1000, duration_s: Math.round(g.endMs - g.startMs) / 1000, after: g.after, before: g.before,
+    })),
     predicted_total_s: opts.predictedTotal ?? null,
     ...(r.error ? { error: r.error } : {}),
     phases,

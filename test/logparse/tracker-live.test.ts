@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLine } from "../../src/logparse/anatomy.ts";
 import { LogClock } from "../../src/logparse/log-clock.ts";
-import { PhaseTracker } from "../../src/phases/tracker.ts";
+import { OFFLINE_READY_GRACE_MS, PhaseTracker } from "../../src/phases/tracker.ts";
 
 const DIR = join(process.cwd(), "..", "shared", "vllm-logs");
 
@@ -91,9 +91,21 @@ describe("live callbacks", () => {
     expect(res.phases.find((p) => p.name === "bootstrap")!.status).toBe("running");
   });
 
-  test("offline engine in wrap mode: ready at the engine's init line", () => {
+  test("offline engine in wrap mode: ready at the engine's init line, once no server line followed it", () => {
     const r = replay("v0.11.0-cpu-arm64-qwen2.5-0.5b-offline-ok.log");
-    expect(r.readyAt()).not.toBeNull();
-    expect(r.tracker.finish(r.last, "eof").outcome).toBe("ready");
+    // Not known to be a server or not: readiness waits for a server's lines a few seconds.
+    expect(r.readyAt()).toBeNull();
+    r.tracker.poll(r.last + 1000);
+    expect(r.readyAt()).toBeNull();
+    r.tracker.poll(r.last + OFFLINE_READY_GRACE_MS);
+    expect(r.readyAt()).toBe(r.last); // the engine's init line, not the moment of the decision
+    expect(r.tracker.finish(r.last + OFFLINE_READY_GRACE_MS, "eof").outcome).toBe("ready");
+  });
+
+  test("a server whose command did not say so: server lines after the engine's turn readiness into HTTP readiness", () => {
+    const r = replay("v0.21.0-rtx3090ti-vm-docker-qwen3-0.6b-ok-tail-no-startup-complete.log");
+    r.tracker.poll(r.last + OFFLINE_READY_GRACE_MS);
+    expect(r.readyAt()).toBeNull(); // no "Application startup complete" in this tail
+    expect(r.events).toContain("+server_start");
   });
 });
