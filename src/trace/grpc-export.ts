@@ -16,6 +16,7 @@
 // with createRequire, which a `bun build --compile` binary cannot serve; the CJS
 // build's plain require() is bundled.
 import type { IExportTraceServiceResponse as ExportTraceServiceResponse } from "@opentelemetry/otlp-transformer";
+import { redactText } from "../redact/redact.ts";
 
 type GrpcBase = typeof import("@opentelemetry/otlp-grpc-exporter-base");
 type Transformer = typeof import("@opentelemetry/otlp-transformer");
@@ -87,7 +88,7 @@ export function sendGrpc(endpoint: string, body: Uint8Array, headers: Record<str
     delegate = base.createOtlpGrpcExportDelegate(options, passThrough, "otlp_grpc_span_exporter",
       { name: "span", countItems: () => 0 }, undefined, TRACE_SERVICE, TRACE_EXPORT_PATH);
   } catch (e) {
-    return Promise.resolve({ ok: false, error: `gRPC exporter: ${(e as Error).message}`, permanent: true });
+    return Promise.resolve({ ok: false, error: `gRPC exporter: ${redactText((e as Error).message)}`, permanent: true });
   }
   const d = delegate;
   return new Promise<GrpcSendResult>((resolve) => {
@@ -96,7 +97,7 @@ export function sendGrpc(endpoint: string, body: Uint8Array, headers: Record<str
       else {
         const err = r.error as (Error & { code?: number; details?: string }) | undefined;
         const code = typeof err?.code === "number" ? err.code : undefined;
-        const message = (err?.message ?? "gRPC export failed").replace(/\.?\s*Resolution note:\s*$/, "");
+        const message = redactText((err?.message ?? "gRPC export failed").replace(/\.?\s*Resolution note:\s*$/, ""));
         resolve({ ok: false, error: message, permanent: code !== undefined && !RETRYABLE.has(code) });
       }
     });
