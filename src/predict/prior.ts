@@ -110,7 +110,12 @@ export interface PriorPrediction extends Prediction {
 /** Log factor for a group in a context (class value, else pooled, else 0). */
 export function logFactor(fitted: Fitted, ctx: PriorContext, g: Group): number {
   const effect = g === "kv" && ctx.multimodal ? fitted.effects?.["kv@multimodal"] ?? 0 : 0;
-  if (ctx.hwClass === "reference") return effect;
+  if (ctx.hwClass === "reference") {
+    // the study ran an offline engine: a server's second process is configuration, not hardware
+    const server = g === "bootstrap" && ctx.server && fitted.pooled["bootstrap@server"] !== undefined && fitted.pooled["bootstrap@offline"] !== undefined
+      ? fitted.pooled["bootstrap@server"] - fitted.pooled["bootstrap@offline"] : 0;
+    return effect + server;
+  }
   if ((ctx.hwClass === "cpu" || ctx.hwClass === "other-accelerator") && GPU_GROUPS.has(g)) return effect;
   const k = groupKey(g, ctx.server, ctx.engine);
   return (fitted.classes[ctx.hwClass]?.[k] ?? fitted.pooled[k] ?? fitted.pooled[g] ?? 0) + effect;

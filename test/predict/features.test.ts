@@ -165,7 +165,9 @@ describe("predict command", () => {
     }
     // the study measured 24.7 s load_weights (disk) and a 46.5 s attributed total for llama2-7b-hf
     expect(Math.abs(j.phases.load_weights - 24.74)).toBeLessThan(1.5);
-    expect(Math.abs(j.total_s - j.phases.server_start - 46.52)).toBeLessThan(3);
+    // `vllm serve` starts two processes where the study's offline engine started one: only bootstrap differs
+    expect(j.phases.bootstrap).toBeGreaterThan(1.5 * 8.1);
+    expect(Math.abs(j.total_s - j.phases.server_start - j.phases.bootstrap - (46.52 - 8.11))).toBeLessThan(3);
     expect(j.hardware.class).toBe("reference");
     const eager = JSON.parse((await capture(() => predictCmd(["--model", dir, "--json", "--gpu", "H100 NVL", "--", "--enforce-eager"]))).out);
     expect(eager.phases.torch_compile).toBeUndefined();
