@@ -44,7 +44,10 @@ export function predictImported(r: TrackerResult, facts: LogFacts, coefficients:
   const key = fleetKey(keyIn);
   const seen = history?.(key) ?? null;
   if (seen) prediction = fromHistory(prediction, seen);
-  const etaAtStart = replayEta(r, prediction);
+  // once model loading ended, the weights it measured refine what is still to come
+  const afterLoading = seen ? null : applyPrior(predict(aprioriFeatures(facts, r, { afterLoading: true }), coefficients),
+    { hwClass, server: facts.server_mode, engine: facts.engine, multimodal: facts.multimodal });
+  const etaAtStart = replayEta(r, prediction, afterLoading);
   return {
     facts, hardware, prediction, etaAtStart, fleet_key: key,
     attributes: {
@@ -76,7 +79,7 @@ export function fromHistory(p: PriorPrediction, seen: Record<string, number>): P
 }
 
 /** Replays the log's phases (in order of start) into the live predictor; the ETA when each phase began. */
-export function replayEta(r: TrackerResult, prediction: PriorPrediction): Map<string, number> {
+export function replayEta(r: TrackerResult, prediction: PriorPrediction, afterLoading: PriorPrediction | null = null): Map<string, number> {
   const lp = new LivePredictor(prediction, { gapsFactor: PRIORS.fitted.gaps.factor });
   type Ev = { t: number; end: boolean; name: string; dur: number; boundBy: unknown };
   const evs: Ev[] = [];
@@ -88,7 +91,12 @@ export function replayEta(r: TrackerResult, prediction: PriorPrediction): Map<st
   evs.sort((a, b) => a.t - b.t || (a.end === b.end ? 0 : a.end ? -1 : 1));
   const out = new Map<string, number>();
   for (const e of evs) {
-    if (e.end) { lp.setBoundBy(e.name, e.boundBy); lp.onPhaseEnd(e.name, e.dur); continue; }
+    if (e.end) {
+      lp.setBoundBy(e.name, e.boundBy);
+      lp.onPhaseEnd(e.name, e.dur);
+      if (e.name === "model_loading" && afterLoading) lp.rebase(afterLoading);
+      continue;
+    }
     lp.onPhaseStart(e.name, e.t);
     const eta = lp.etaAt(e.name);
     if (eta !== null && !out.has(e.name)) out.set(e.name, eta);

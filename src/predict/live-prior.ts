@@ -54,10 +54,20 @@ export function refineFeatures(features: Features, facts: import("./log-hardware
   if (facts.engine === "v0") f.compile_enabled = false;
   if (facts.quantization && !f.quantization) f.quantization = facts.quantization;
   if (!f.model && facts.model) f.model = facts.model;
-  if (f.weights_gib === null) {
-    const w = weightsGibFromFacts(facts);
-    if (w.total !== null) { f.weights_gib = w.total / Math.max(1, facts.tensor_parallel_size * facts.pipeline_parallel_size); f.active_weights_gib = w.active ?? w.total; }
+  // Weights: the model files' bytes, else the name's size; once "Model loading took X GiB"
+  // arrived, what vLLM measured on one GPU. Loading is per rank (TP ranks read their
+  // shards at the same time), so the design's weights are per rank; KV profiling and
+  // capture divide the (total) active weights themselves.
+  const ranks = Math.max(1, Math.max(facts.tensor_parallel_size, f.tensor_parallel_size) * Math.max(facts.pipeline_parallel_size, f.pipeline_parallel_size));
+  const named = weightsGibFromFacts(facts);
+  let total = f.weights_gib ?? named.total;
+  let active = f.active_weights_gib ?? named.active ?? total;
+  if (facts.loaded_weights_gib !== null && facts.loaded_weights_gib > 0) {
+    const share = total && active ? Math.min(1, active / total) : 1;
+    total = facts.loaded_weights_gib * ranks;
+    active = total * share;
   }
+  if (total !== null) { f.weights_gib = total / ranks; f.active_weights_gib = active ?? total; }
   if (facts.tensor_parallel_size > 1) f.tensor_parallel_size = facts.tensor_parallel_size;
   if (facts.pipeline_parallel_size > 1) f.pipeline_parallel_size = facts.pipeline_parallel_size;
   return f;

@@ -163,9 +163,15 @@ export function applyPrior(ref: Prediction, ctx: PriorContext, fitted: Fitted = 
 // ------------------------------------------------------------------ a-priori features from a log
 
 /** Design input from what a log reveals before start-up (name, config line, hardware lines). */
-export function aprioriFeatures(f: LogFacts, r: TrackerResult | null = null): Partial<DesignInput> {
+export function aprioriFeatures(f: LogFacts, r: TrackerResult | null = null, opts: { afterLoading?: boolean } = {}): Partial<DesignInput> {
   const tp = Math.max(1, f.tensor_parallel_size), pp = Math.max(1, f.pipeline_parallel_size);
   const w = weightsGibFromFacts(f);
+  // after "Model loading took X GiB": the weights vLLM measured on one GPU replace the name's guess
+  if (opts.afterLoading && f.loaded_weights_gib !== null && f.loaded_weights_gib > 0) {
+    const share = w.total && w.active ? Math.min(1, w.active / w.total) : 1;
+    w.total = f.loaded_weights_gib * tp * pp;
+    w.active = w.total * share;
+  }
   const gpuPlatform = f.platform === "cuda" || f.platform === "rocm" || f.platform === null || f.platform === "unknown";
   const eager = f.enforce_eager === true;
   const compile = gpuPlatform && !eager && f.engine !== "v0" && f.compile_level !== 0 && !(f.vllm_version && /^0\.[0-6]\./.test(f.vllm_version));
