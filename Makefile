@@ -41,6 +41,7 @@ e2e: build
 
 fit: install
 	$(BUN) scripts/fit-reference.ts
+	$(BUN) scripts/fit-reference.ts --priors
 
 dashboards: install
 	$(BUN) dashboards/src/generate.ts
