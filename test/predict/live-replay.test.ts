@@ -111,3 +111,27 @@ describe("fit on a local history of imported real logs", () => {
     expect(p.total_s).not.toBe(ref.total_s);
   }, 60_000);
 });
+
+describe("fleet memory on the live path", () => {
+  test("the second wrapped start-up of the same key predicts its phases from the first", async () => {
+    const state = tempStateDir();
+    const run = async (n: number) => {
+      const rx = startReceiver();
+      const summaryPath = join(state, `summary-${n}.json`);
+      const proc = Bun.spawn([...tracerCmd(), "--otlp-endpoint", rx.url, "--state-dir", state, "--summary-json", summaryPath, "--quiet", "--",
+        ...tracerCmd(), "replay", LLAMA_LOG, "--speed", "8", "--exit-when-done"], { stdout: "ignore", stderr: "ignore" });
+      expect(await proc.exited).toBe(0);
+      rx.stop();
+      const root = rx.spans.find((x) => x.name === "vllm.startup")!;
+      return { root, sum: JSON.parse(readFileSync(summaryPath, "utf8")) };
+    };
+    const first = await run(1);
+    const second = await run(2);
+    expect(second.root.attributes["vllm.startup.fleet"]).toBe(first.root.attributes["vllm.startup.fleet"]);
+    expect(second.root.attributes["vllm.startup.prediction.basis"]).toBe("history");
+    // a phase that began after the key was recognised is predicted as the first run measured it
+    const measured = first.sum.phases.find((p: any) => p.name === "cuda_graph_capture").duration_s;
+    const predicted = second.sum.phases.find((p: any) => p.name === "cuda_graph_capture").predicted_s;
+    expect(Math.abs(predicted - measured)).toBeLessThanOrEqual(0.1 * measured + 0.001);
+  }, 90_000);
+});
