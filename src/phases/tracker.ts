@@ -852,7 +852,9 @@ export class PhaseTracker {
       const status = bootFailed ? "error" : bootRunning ? "running" : "ok";
       const err = bootFailed ? (error ?? "start-up failed") : undefined;
       push({ name: "bootstrap", parent: null, startMs: this.t0, endMs: bootEndAt, durationS: round6((bootEndAt - this.t0) / 1000),
-        status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}) } });
+        status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}) },
+        // Ended by the next phase's begin line, not by a line of its own.
+        ...(status === "ok" ? { implicitEnd: true } : {}) });
       if (inFlight && (status !== "ok" || handover !== undefined)) {
         push({ name: inFlight, parent: "bootstrap", startMs: inFlightStart, endMs: bootEndAt, durationS: round6((bootEndAt - inFlightStart) / 1000),
           status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: {} });

@@ -21,6 +21,8 @@ import {
   GPU_FIELDS,
   HOST_FIELDS,
   SATURATED,
+  sampleAtOrAfter,
+  sampleAtOrBefore,
   summarizeGpus,
   summarizeHost,
   type GpuField,
@@ -45,7 +47,11 @@ export interface Sampler {
   start(rootPid: number): void;
   setRootPid(pid: number): void;
   stop(): Promise<void>;
-  summarize(startMs: number, endMs: number): Attributes;
+  /**
+   * `snap`: where counters are read at each end instead of interpolating: at the
+   * sample before the instant or the first one after it (see CounterSnap).
+   */
+  summarize(startMs: number, endMs: number, snap?: CounterSnap): Attributes;
   rootAttributes(startMs: number, endMs: number): Attributes;
   boundBy(attrs: Attributes): "CPU-single-core" | "CPU-parallel" | "IO" | "GPU" | "waiting";
   latestCores(): number[];
@@ -286,7 +292,7 @@ class ProcSampler implements Sampler {
     if (this.started && !this.stopped) this.safeSample(true);
   }
 
-  summarize(startMs: number, endMs: number): Attributes {
+  summarize(startMs: number, endMs: number, snap: CounterSnap = {}): Attributes {
     try {
       // A phase that ends after the last sample (the usual case: summarize() is called as a phase
       // ends): take one more sample now, so that counters are exact at the boundary instead of
@@ -294,7 +300,11 @@ class ProcSampler implements Sampler {
       // milliseconds and is weighted accordingly.
       const lastT = this.ring.size > 0 ? this.ring.get("t", this.ring.size - 1) : NaN;
       if (this.started && !this.stopped && !(lastT >= endMs) && nowMs() - lastT >= 2) this.safeSample(true);
-      return { ...summarizeHost(this.ring, this.cores, startMs, endMs), ...summarizeGpus(this.gpuRings, startMs, endMs) };
+      const at = (x: number, d: "before" | "after" | undefined) =>
+        d === "before" ? sampleAtOrBefore(this.ring, "rchar", x) : d === "after" ? sampleAtOrAfter(this.ring, "rchar", x) : undefined;
+      const cs = at(startMs, snap.start), ce = at(endMs, snap.end);
+      const counterAt = { ...(cs !== undefined ? { startMs: cs } : {}), ...(ce !== undefined ? { endMs: ce } : {}) };
+      return { ...summarizeHost(this.ring, this.cores, startMs, endMs, counterAt), ...summarizeGpus(this.gpuRings, startMs, endMs) };
     } catch (e) {
       this.record(e);
       return {};
@@ -354,6 +364,20 @@ class ProcSampler implements Sampler {
   debug() {
     return { tree: this.tree, gpu: this.gpu, samples: this.ring.size, errors: this.errors, lastError: this.lastError };
   }
+}
+
+/**
+ * How a phase boundary's counters are read. vLLM prints a line *between* two
+ * pieces of work, and the tracker's boundary sample comes up to one beat after
+ * the line (lines are taken at the beat): at an end line the work before it is
+ * done, so counters are read at the first sample after it ("after"); at a begin
+ * line, or at a start placed back from a printed duration (no sample was taken
+ * there), the work that follows belongs to the phase that starts ("before").
+ * Without a direction, counters are interpolated.
+ */
+export interface CounterSnap {
+  start?: "before" | "after";
+  end?: "before" | "after";
 }
 
 export function createSampler(opts: SamplerOptions = {}): Sampler {

@@ -69,8 +69,37 @@ const round = (x: number, d = 4) => {
   return Math.round(x * p) / p;
 };
 
-export function summarizeHost(ring: FieldRing<HostField>, cores: number, startMs: number, endMs: number): Attributes {
+/**
+ * The time of the last sample at or before x that has `field`. A boundary that
+ * was placed back after the fact (a step whose start vLLM reveals only with its
+ * printed duration) has no boundary sample of its own; interpolating a counter
+ * there splits the activity of the straddling interval by time, though it
+ * belongs to the step that starts (vLLM's timer starts as the work does).
+ */
+export function sampleAtOrBefore(ring: FieldRing<HostField>, field: HostField, x: number): number {
+  let i = ring.lowerBound("t", x + 0.5) - 1;
+  for (let k = 0; i >= 0 && k <= MAX_SLOW_GAP + 1; i--, k++) if (!Number.isNaN(ring.get(field, i))) return ring.get("t", i);
+  return x;
+}
+
+/** The time of the first sample at or after x that has `field` (a line's boundary sample comes up to a beat after it). */
+export function sampleAtOrAfter(ring: FieldRing<HostField>, field: HostField, x: number): number {
+  const n = ring.size;
+  let i = ring.lowerBound("t", x - 0.5);
+  for (let k = 0; i < n && k <= MAX_SLOW_GAP + 1; i++, k++) if (!Number.isNaN(ring.get(field, i))) return ring.get("t", i);
+  return x;
+}
+
+/** Counter instants: where each end of the interval is read for counters (see sampleAtOrBefore). */
+export interface CounterAt {
+  startMs?: number;
+  endMs?: number;
+}
+
+export function summarizeHost(ring: FieldRing<HostField>, cores: number, startMs: number, endMs: number, counterAt: CounterAt = {}): Attributes {
   const out: Attributes = {};
+  const cStart = counterAt.startMs ?? startMs;
+  const cEnd = Math.max(cStart, counterAt.endMs ?? endMs);
   const n = ring.size;
   if (n === 0 || !(endMs > startMs)) return out;
   const durS = (endMs - startMs) / 1000;
@@ -111,10 +140,20 @@ export function summarizeHost(ring: FieldRing<HostField>, cores: number, startMs
   }
   out[A.logicalCount] = cores;
 
+  // A short interval inside one slow-source period holds no I/O reading of its own; the
+  // readings its counters come from (at cStart/cEnd) say whether the tree's I/O was readable.
+  if (!ioKnown && Number.isFinite(maxProcs)) {
+    for (const x of [cStart, cEnd]) {
+      const i = ring.lowerBound("t", x - 0.5);
+      for (const k of [i - 1, i]) {
+        if (k >= 0 && k < n && !Number.isNaN(ring.get("rchar", k)) && ring.get("ioDen", k) < ring.get("procs", k)) ioKnown = true;
+      }
+    }
+  }
   // Process tree: only where the tree was being sampled across the interval.
   const treeAt = (x: number) => interp(ring, "tree", x);
   if (treeAt(endMs) > 0 && Number.isFinite(maxProcs)) {
-    const d = (f: HostField) => Math.max(0, interp(ring, f, endMs) - interp(ring, f, startMs));
+    const d = (f: HostField) => Math.max(0, interp(ring, f, cEnd) - interp(ring, f, cStart));
     const user = d("userS"), sys = d("sysS");
     const cpu = user + sys;
     const share = cpu / durS;
@@ -137,12 +176,12 @@ export function summarizeHost(ring: FieldRing<HostField>, cores: number, startMs
     }
   }
 
-  const diskR0 = interp(ring, "diskR", startMs), diskR1 = interp(ring, "diskR", endMs);
+  const diskR0 = interp(ring, "diskR", cStart), diskR1 = interp(ring, "diskR", cEnd);
   let sysRead = NaN;
   if (Number.isFinite(diskR0) && Number.isFinite(diskR1)) {
     sysRead = Math.max(0, diskR1 - diskR0);
     out[A.sysDiskRead] = Math.round(sysRead);
-    out[A.sysDiskWrite] = Math.round(Math.max(0, interp(ring, "diskW", endMs) - interp(ring, "diskW", startMs)));
+    out[A.sysDiskWrite] = Math.round(Math.max(0, interp(ring, "diskW", cEnd) - interp(ring, "diskW", cStart)));
     out[A.sysDiskReadThroughput] = Math.round(sysRead / durS);
   }
   const c0 = interp(ring, "cache", startMs), c1 = interp(ring, "cache", endMs);

@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
 import type { StartupSession, SessionPlugin } from "./startup-session.ts";
 import { nowMs } from "./startup-session.ts";
+import { counterSnap } from "./counter-snap.ts";
 import type { OptionValues } from "../cli/options.ts";
 import type { Attributes, SlowPhase } from "../state/types.ts";
 import type { SpanEvent } from "../trace/build-spans.ts";
@@ -52,8 +53,8 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
         // Exact counters at every live boundary (samples between ticks are interpolated).
         onPhaseStart: () => sampler.markBoundary(),
         onPhaseEnd: () => sampler.markBoundary(),
-        phaseAttributes: (p) => {
-          const a = sampler.summarize(p.startMs, p.endMs);
+        phaseAttributes: (p, r) => {
+          const a = sampler.summarize(p.startMs, p.endMs, counterSnap(p, r));
           return { ...a, "vllm.startup.phase.bound_by": sampler.boundBy(a) };
         },
         rootAttributes: (r) => sampler.rootAttributes(r.t0, r.endT),

@@ -26,7 +26,8 @@ describe("wrap mode exports the start-up to an OTLP/HTTP receiver", () => {
       receivers.push(rx);
       const state = tempStateDir();
       const summaryPath = join(state, "summary.json");
-      const r = await runTracer(["--otlp-endpoint", rx.url, "--summary-json", summaryPath, "--state-dir", state, "--",
+      // --time-scale: the 50x replay is traced on the recorded timeline, where vLLM's printed durations fit.
+      const r = await runTracer(["--otlp-endpoint", rx.url, "--summary-json", summaryPath, "--state-dir", state, "--time-scale", "50", "--",
         "sh", "-c", `echo "TRACEPARENT=$TRACEPARENT"; exec "$@"`, "sh", ...replay(QWEN)],
       { env: { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: "st-test" } });
       expect(r.code).toBe(0);
