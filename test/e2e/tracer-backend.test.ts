@@ -31,8 +31,9 @@ interface Run {
 async function traceViaWrap(log: string, speed: number, extra: string[] = [], env: Record<string, string> = {}): Promise<Run> {
   const state = tempStateDir();
   const sumPath = join(state, "summary.json");
-  const r = await runTracer(["--otlp-endpoint", jaeger.otlpHttpUrl, "--summary-json", sumPath, "--state-dir", state, "--quiet", ...extra,
-    "--", ...replay(log, speed)], { env: { OTEL_SERVICE_NAME: SERVICE, ...env }, timeoutMs: 120_000 });
+  // --time-scale: the sped-up replay is traced on the recorded timeline, where vLLM's printed durations fit.
+  const r = await runTracer(["--otlp-endpoint", jaeger.otlpHttpUrl, "--summary-json", sumPath, "--state-dir", state, "--quiet",
+    "--time-scale", String(speed), ...extra, "--", ...replay(log, speed)], { env: { OTEL_SERVICE_NAME: SERVICE, ...env }, timeoutMs: 120_000 });
   const summary = JSON.parse(readFileSync(sumPath, "utf8"));
   const trace = await jaeger.waitForTrace(summary.trace_id, { minSpans: summary.phases.length + 1, timeoutMs: 15_000 });
   return { summary, spans: flattenSpans(trace), code: r.code };
@@ -72,7 +73,8 @@ describe("wrap mode → OTLP/HTTP → Jaeger, read back by trace id", () => {
     expect(root.attributes["vllm.startup.engine.version"]).toBe("0.10.1.1");
     expect(typeof root.attributes["vllm.startup.ready_s"]).toBe("number");
     // Durations as vLLM printed them in the log.
-    expect(byName.get("load_weights")!.attributes["vllm.startup.phase.duration_s"]).toBe(1.71);
+    expect(byName.get("load_weights")!.attributes["vllm.startup.phase.printed_duration_s"]).toBe(1.71);
+    expect(Math.abs((byName.get("load_weights")!.attributes["vllm.startup.phase.duration_s"] as number) - 1.71)).toBeLessThan(0.5);
     expect(byName.get("dynamo_transform")!.attributes["vllm.startup.phase.duration_s"]).toBe(4.29);
     expect(byName.get("graph_compile")!.attributes["vllm.startup.compile_cache.hit"]).toBe(true);
     expect(byName.get("cuda_graph_capture")!.attributes["vllm.startup.phase.duration_s"]).toBe(0.94);
@@ -101,7 +103,8 @@ describe("wrap mode → OTLP/HTTP → Jaeger, read back by trace id", () => {
     expect(run.code).toBe(0);
     const { byName } = checkAgainstSummary(run);
     expect(byName.get("graph_compile")!.attributes["vllm.startup.compile_cache.hit"]).toBe(false);
-    expect(byName.get("load_weights")!.attributes["vllm.startup.phase.duration_s"]).toBe(19.62);
+    expect(byName.get("load_weights")!.attributes["vllm.startup.phase.printed_duration_s"]).toBe(19.62);
+    expect(Math.abs((byName.get("load_weights")!.attributes["vllm.startup.phase.duration_s"] as number) - 19.62)).toBeLessThan(1);
     expect(byName.has("server_start")).toBe(true);
     const found = await jaeger.findTraces({ service: SERVICE, operation: "vllm.startup", tags: { "vllm.startup.outcome": "ready" } });
     expect(found.map((t) => t.traceId)).toContain(run.summary.trace_id);
@@ -150,7 +153,9 @@ describe("import → Jaeger", () => {
     const summary = JSON.parse(readFileSync(sumPath, "utf8"));
     const trace = await jaeger.waitForTrace(summary.trace_id, { minSpans: summary.phases.length + 1 });
     const { byName } = checkAgainstSummary({ summary, spans: flattenSpans(trace), code: 0 });
-    const kv = byName.get("kv_cache_profiling")!;
+    // Eight ranks printed their profiling run ("Memory profiling takes"); the sizing lines are the driver's.
+    const kv = byName.get("profile_run")!;
+    expect(kv.attributes["vllm.startup.phase.parent"]).toBe("kv_cache_profiling");
     expect(kv.attributes["vllm.startup.phase.ranks"]).toBe(8);
     expect((kv.attributes["vllm.startup.phase.rank_durations_s"] as number[]).length).toBe(8);
   }, 60_000);
