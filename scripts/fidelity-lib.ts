@@ -53,8 +53,9 @@ export function importFidelity(path: string): Fidelity {
  * Statuses are compared when the outcomes agree (a replay that ends without
  * readiness exits 1, where import says incomplete).
  */
-export function comparePhases(live: PhaseLite[], imp: PhaseLite[], opts: { tail?: boolean; sameOutcome?: boolean } = {}) {
-  const tol = (d: number) => Math.max(0.5, 0.02 * d);
+export function comparePhases(live: PhaseLite[], imp: PhaseLite[], opts: { tail?: boolean; sameOutcome?: boolean; slackS?: number } = {}) {
+  // slackS: what the replay's own timing adds (scheduling jitter times its speed-up).
+  const tol = (d: number) => Math.max(0.5, 0.02 * d) + (opts.slackS ?? 0);
   const a = new Map(live.map((p) => [p.name, p]));
   const b = new Map(imp.map((p) => [p.name, p]));
   const onlyLive = opts.tail ? [] : [...a.values()].filter((p) => !b.has(p.name) && p.duration_s > tol(0)).map((p) => p.name);
@@ -78,12 +79,13 @@ export function multiplexed(path: string): boolean {
 }
 
 /** The real binary wraps a replay of the log at `speed`, with --time-scale; returns its summary JSON. */
-export async function wrapReplay(bin: string, log: string, speed: number, timeoutMs = 120_000): Promise<{ phases: PhaseLite[]; outcome: string } | null> {
+export async function wrapReplay(bin: string | string[], log: string, speed: number, timeoutMs = 120_000): Promise<{ phases: PhaseLite[]; outcome: string } | null> {
+  const cmd = typeof bin === "string" ? [bin] : bin;
   const dir = mkdtempSync(join(tmpdir(), "st-fidelity-"));
   const summary = join(dir, "summary.json");
   try {
-    const proc = Bun.spawn([bin, "--time-scale", String(speed), "--summary-json", summary, "--state-dir", dir, "--no-history", "--quiet",
-      "--no-status", "--sample-interval", "0", "--", bin, "replay", log, "--speed", String(speed), "--exit-when-done"],
+    const proc = Bun.spawn([...cmd, "--time-scale", String(speed), "--summary-json", summary, "--state-dir", dir, "--no-history", "--quiet",
+      "--no-status", "--sample-interval", "0", "--", ...cmd, "replay", log, "--speed", String(speed), "--exit-when-done"],
     { stdout: "ignore", stderr: "ignore", stdin: "ignore", env: { ...process.env, OTEL_TRACES_EXPORTER: "none" } });
     const killer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
     await proc.exited;
