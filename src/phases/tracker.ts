@@ -831,7 +831,10 @@ export class PhaseTracker {
     const handover = outcome === "failed" && !bootFailed && load === undefined && !laterPhases && frameTop !== null
       && this.lastMarkerT !== undefined && failT !== null && this.lastMarkerT <= failT ? this.lastMarkerT : undefined;
     const bootEndAt = load ?? (bootFailed || bootRunning ? stopT : handover);
-    if (this.startKnown && bootEndAt !== undefined && bootEndAt >= this.t0) {
+    // A log that starts inside bootstrap (a tail) and fails there, by the frames: bootstrap
+    // runs from the log's first line, its start unknown.
+    const bootStartUnknown = !this.startKnown && bootFailed && inBootstrap;
+    if ((this.startKnown || bootStartUnknown) && bootEndAt !== undefined && bootEndAt >= this.t0) {
       // The sub-step in flight is the last one that started; earlier ones whose
       // end the log does not show are left out.
       let inFlight: string | null = null;
@@ -844,6 +847,11 @@ export class PhaseTracker {
           if (load === undefined) { inFlight = seg.phase; inFlightStart = start; }
           continue;
         }
+        // The frames name the failing step: steps after it have not begun.
+        if (bootFailed && framePhase && parentOf(framePhase as PhaseName) === "bootstrap" && seg.phase === framePhase) {
+          inFlight = seg.phase; inFlightStart = start;
+          break;
+        }
         // Empty and delimited only by its neighbours (e.g. import: nothing before the platform line).
         if (fromPrev && end === start) continue;
         push({ name: seg.phase, parent: "bootstrap", startMs: start, endMs: end, durationS: round6((end - start) / 1000),
@@ -851,8 +859,19 @@ export class PhaseTracker {
       }
       const status = bootFailed ? "error" : bootRunning ? "running" : "ok";
       const err = bootFailed ? (error ?? "start-up failed") : undefined;
+      // The failing step the frames name, when the log order gave another (or none).
+      if (bootFailed && framePhase && parentOf(framePhase as PhaseName) === "bootstrap" && inFlight !== framePhase) {
+        const seg = BOOTSTRAP_SEGMENTS.find((x) => x.phase === framePhase);
+        const t = seg ? this.segmentTimes(seg) : {};
+        const ends = out.filter((p) => p.parent === "bootstrap" && p.endMs <= bootEndAt).map((p) => p.endMs);
+        inFlight = framePhase;
+        inFlightStart = t.start !== undefined && t.start <= bootEndAt ? t.start : Math.max(this.t0, ...ends);
+        // Steps the log placed after the failing one did not happen.
+        for (let i = out.length - 1; i >= 0; i--) if (out[i].parent === "bootstrap" && out[i].startMs >= inFlightStart) { byName.delete(out[i].name); out.splice(i, 1); }
+      }
       push({ name: "bootstrap", parent: null, startMs: this.t0, endMs: bootEndAt, durationS: round6((bootEndAt - this.t0) / 1000),
-        status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1, attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}) },
+        status, ...(err ? { error: err } : {}), rankDurationsS: [], ranks: 1,
+        attrs: { ...(this.phases.get("bootstrap")?.attrs ?? {}), ...(bootStartUnknown ? { "vllm.startup.phase.start_unknown": true } : {}) },
         // Ended by the next phase's begin line, not by a line of its own.
         ...(status === "ok" ? { implicitEnd: true } : {}) });
       if (inFlight && (status !== "ok" || handover !== undefined)) {
