@@ -63,7 +63,7 @@ export const PARENT_SUMS: Record<string, readonly LeafPhase[]> = {
 /** Top-level phases summed into total_s. */
 export const TOTAL_PARTS = [
   "bootstrap", "tokenizer_init", "model_loading", "torch_compile",
-  "kv_cache_profiling", "cuda_graph_capture", "server_start",
+  "encoder_profiling", "kv_cache_profiling", "model_warmup", "cuda_graph_capture", "server_start",
 ] as const;
 
 export interface Term { feature: string; coef: number; value: number }

@@ -28,7 +28,7 @@ import { LogFactScanner, weightsGibFromFacts, type LogFacts } from "./log-hardwa
 import { hardwareClass, hardwareFromLog, type Hardware } from "./hardware.ts";
 import type { TrackerResult } from "../phases/tracker.ts";
 
-export type Group = "bootstrap" | "small" | "load" | "compile" | "kv" | "graphs";
+export type Group = "bootstrap" | "small" | "load" | "compile" | "kv" | "warmup" | "graphs";
 export interface GroupDef { phases: string[]; bound: "cpu" | "io" | "gpu"; note?: string }
 
 export interface Fitted {
@@ -94,6 +94,9 @@ export interface PriorContext {
   multimodal?: boolean;
 }
 
+/** Top-level phases the reference (study) model has no step for: predicted from 0 s by the group factor alone. */
+export const ZERO_REFERENCE = new Set(["model_warmup"]);
+
 /** GPU-bound groups: on a CPU back-end their GPU-fitted factors do not apply. */
 const GPU_GROUPS = new Set<Group>(["kv", "graphs"]);
 
@@ -142,9 +145,12 @@ export function applyPrior(ref: Prediction, ctx: PriorContext, fitted: Fitted = 
     const f = eraFactor(ctx, g) * Math.exp(logFactor(fitted, ctx, g));
     const s = groupSigma(fitted, ctx, g);
     for (const top of PRIORS.groups[g].phases) {
-      if (!(top in ref.phases)) continue;
+      // a phase the reference model has no step for (model_warmup) starts from 0 s:
+      // its factor is on (0 + 0.5 s), the same smoothing the fit's log ratios use
+      const refV = ref.phases[top] ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
+      if (refV === undefined) continue;
       factor[top] = round3(f);
-      const v = ref.phases[top] * f;
+      const v = ZERO_REFERENCE.has(top) ? Math.max(0, (refV + 0.5) * f - 0.5) : refV * f;
       phases[top] = round3(v);
       sigma[top] = round3(s);
       for (const ch of PARENT_SUMS[top] ?? []) {
@@ -284,7 +290,8 @@ export function groupRatios(o: Observation): Partial<Record<string, number>> {
     for (const top of PRIORS.groups[g].phases) {
       if (o.actual[top] === undefined) continue;
       a += o.actual[top];
-      if (o.ref.phases[top] !== undefined) { p += o.ref.phases[top] * eraFactor(ctx, g); any = true; }
+      const refV = o.ref.phases[top] ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
+      if (refV !== undefined) { p += refV * eraFactor(ctx, g); any = true; }
     }
     if (any) out[groupKey(g, o.server, o.engine)] = lr(a, p);
   }
@@ -298,13 +305,16 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Fit the prior from observations (the reference class's logs are not used: its factor is 1 by definition). */
+/** Fit the prior from observations (the reference class's logs count for the CPU-bound groups only). */
 export function fitPriors(obs: Observation[], method = "corpus", floors: Record<string, number> = PRIORS.study_conditions?.sigma_floor ?? {}): Fitted {
-  const train = obs.filter((o) => o.hwClass !== "reference");
+  // the reference class's logs count for the CPU-bound groups only (its GPU factor is 1 by definition,
+  // but bootstrap and compilation run on the host's CPU whatever the GPU)
+  const train = obs;
   const by: Record<string, { cls: string; r: number }[]> = {};
   const mmKv: { k: string; r: number }[] = [];
   for (const o of train) {
     for (const [k, r] of Object.entries(groupRatios(o))) {
+      if (o.hwClass === "reference" && PRIORS.groups[k.split("@")[0] as Group]?.bound !== "cpu") continue;
       if (k.startsWith("kv") && o.facts.multimodal) { mmKv.push({ k, r: r! }); continue; } // a configuration effect, fitted below
       if ((o.hwClass === "cpu" || o.hwClass === "other-accelerator") && (k.startsWith("kv") || k.startsWith("graphs"))) continue; // not a GPU's speed
       (by[k] ??= []).push({ cls: o.hwClass, r: r! });
