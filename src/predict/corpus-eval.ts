@@ -12,7 +12,7 @@ import { basename } from "node:path";
 import { importLogFile } from "../logparse/import-log.ts";
 import { LivePredictor } from "./live.ts";
 import { predict } from "./model.ts";
-import { aprioriFeatures, applyPrior, contextOf, corpusLogFiles, factsOfFile, fitPriors, GROUPS, median, observationOf, PRIORS, type Observation, type PriorPrediction } from "./prior.ts";
+import { aprioriFeatures, applyPrior, contextOf, corpusLogFiles, factsOfFile, fitPriors, GROUPS, median, observationOf, PRIORS, type Fitted, type Observation, type PriorPrediction } from "./prior.ts";
 import { TOP_LEVEL_PHASES } from "../phases/catalog.ts";
 import type { TrackerResult } from "../phases/tracker.ts";
 import { replayEta } from "./import-predict.ts";
@@ -87,8 +87,8 @@ function phaseAfterLoading(o: Observation): string | null {
 }
 
 /** ETA at the start of `phase`, replaying the top-level phases that ended before it. */
-export function etaAt(o: Observation, pred: PriorPrediction, phase: string, gaps: number, afterLoading: PriorPrediction | null = null): number | null {
-  const lp = new LivePredictor(pred, { gapsFactor: gaps });
+export function etaAt(o: Observation, pred: PriorPrediction, phase: string, fitted: Fitted, afterLoading: PriorPrediction | null = null): number | null {
+  const lp = new LivePredictor(pred, { gapsFactor: fitted.gaps.factor, elapsed: fitted.elapsed ?? {} });
   const at = o.start[phase];
   const order = [...TOP_LEVEL_PHASES].filter((p) => o.start[p] !== undefined).sort((a, b) => o.start[a] - o.start[b]);
   for (const p of order) {
@@ -118,7 +118,7 @@ export function evaluateCorpus(logs: CorpusLog[]): { logs: LogResult[]; summary:
     let eta: number | null = null, etaActual: number | null = null;
     const after = applyPrior(predict(aprioriFeatures(o.facts, held.result, { afterLoading: true })), ctx, fitted);
     if (ph) {
-      eta = etaAt(o, pred, ph, fitted.gaps.factor, after);
+      eta = etaAt(o, pred, ph, fitted, after);
       etaActual = o.total - o.start[ph];
     }
     const groups: LogResult["groups"] = {};
@@ -138,7 +138,7 @@ export function evaluateCorpus(logs: CorpusLog[]): { logs: LogResult[]; summary:
       eta_phase: ph, eta_at_s: ph ? r3(o.start[ph]) : null, eta_s: eta, eta_actual_s: etaActual === null ? null : r3(etaActual),
       eta_err: eta !== null && etaActual !== null && etaActual > 0 ? r3(relErr(eta, etaActual)) : null,
       groups,
-      eta_trail: etaTrail(held.result, pred, o.total, after),
+      eta_trail: etaTrail(held.result, pred, o.total, after, fitted),
     });
   }
   const nonRef = results.filter((r) => !r.reference_hardware);
@@ -160,8 +160,8 @@ export function evaluateCorpus(logs: CorpusLog[]): { logs: LogResult[]; summary:
 }
 
 /** The replayed ETA at each top-level phase start (the whole log replayed, sub-steps included). */
-function etaTrail(r: TrackerResult, pred: PriorPrediction, total: number, after: PriorPrediction | null): LogResult["eta_trail"] {
-  const at = replayEta(r, pred, after);
+function etaTrail(r: TrackerResult, pred: PriorPrediction, total: number, after: PriorPrediction | null, fitted: Fitted): LogResult["eta_trail"] {
+  const at = replayEta(r, pred, after, fitted);
   const out: LogResult["eta_trail"] = [];
   for (const p of [...r.phases].filter((x) => x.parent === null).sort((a, b) => a.startMs - b.startMs)) {
     const st = (p.startMs - r.t0) / 1000;

@@ -10,7 +10,7 @@ import { type Coefficients, predict } from "./model.ts";
 import { LivePredictor } from "./live.ts";
 import { LogFactScanner, type LogFacts } from "./log-hardware.ts";
 import { describeHardware, hardwareClass, hardwareFromLog, type Hardware } from "./hardware.ts";
-import { aprioriFeatures, applyPrior, PRIORS, type PriorPrediction } from "./prior.ts";
+import { aprioriFeatures, applyPrior, PRIORS, type Fitted, type PriorPrediction } from "./prior.ts";
 import { fleetKey, type FleetKeyInput } from "./fleet.ts";
 
 export interface ImportPrediction {
@@ -75,12 +75,12 @@ export function fromHistory(p: PriorPrediction, seen: Record<string, number>): P
   }
   const total = Object.keys(PRIORS.groups).flatMap((g) => PRIORS.groups[g as keyof typeof PRIORS.groups].phases)
     .reduce((s, top) => s + (phases[top] ?? 0), 0);
-  return { ...p, phases, sigma, total_s: Math.round(total * 1000) / 1000, sigma_total: 0.1 };
+  return { ...p, phases, sigma, total_s: Math.round(total * 1000) / 1000, sigma_total: 0.1, basis: "history" };
 }
 
 /** Replays the log's phases (in order of start) into the live predictor; the ETA when each phase began. */
-export function replayEta(r: TrackerResult, prediction: PriorPrediction, afterLoading: PriorPrediction | null = null): Map<string, number> {
-  const lp = new LivePredictor(prediction, { gapsFactor: PRIORS.fitted.gaps.factor });
+export function replayEta(r: TrackerResult, prediction: PriorPrediction, afterLoading: PriorPrediction | null = null, fitted: Fitted = PRIORS.fitted): Map<string, number> {
+  const lp = new LivePredictor(prediction, { gapsFactor: fitted.gaps.factor, elapsed: fitted.elapsed ?? {} });
   type Ev = { t: number; end: boolean; name: string; dur: number; boundBy: unknown };
   const evs: Ev[] = [];
   for (const p of r.phases) {

@@ -21,9 +21,24 @@
 //       + the rescaled predictions of the top-level phases still to come, times
 //         the gaps factor (wall time between phases, hardware-priors.json);
 //   phases ordered before the current one that never started count as skipped.
+//
+// Elapsed-time blend (a prediction from the hardware prior only, not the
+// reference class's, not a fleet history's): once a top-level phase L has
+// ended, a second estimate of what remains is model-free:
+//       E = k[L] x (time at L's end) - (time since L's end),   >= 0
+//   k[L] = the corpus's median (time to readiness) / (time elapsed) at L's end
+//   (hardware-priors.json fitted.elapsed). The ETA is the geometric mean
+//   sqrt((model + 1) x (E + 1)) - 1. Why: by the end of model loading the
+//   start-up has measured its host, storage and what runs on top of vLLM (a
+//   notebook's bootstrap, slow storage), while the per-phase prior still
+//   carries the hardware class's spread; leave-one-log-out over the corpus the
+//   blend halves the median ETA error after loading (bench/predict-accuracy.ts).
 
 import { PARENT_SUMS, TOTAL_PARTS, type Prediction } from "./model.ts";
-import { parentOf, phaseOrder, type PhaseName } from "../phases/catalog.ts";
+import { parentOf, phaseOrder, TOP_LEVEL_PHASES, type PhaseName } from "../phases/catalog.ts";
+import priorsJson from "./hardware-priors.json";
+
+const TOP_LEVEL = new Set<string>(TOP_LEVEL_PHASES);
 
 export const FACTOR_MIN = 0.2;
 export const FACTOR_MAX = 5;
@@ -58,6 +73,12 @@ function med(xs: number[]): number {
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The blend applies to a prediction from the hardware prior (not the reference class's, not a fleet history's). */
+function blendsWithElapsed(p: unknown): boolean {
+  const q = p as { hw_class?: unknown; basis?: unknown } | null;
+  return !!q && typeof q.hw_class === "string" && q.hw_class !== "reference" && q.basis !== "history";
+}
 const order = (p: string) => phaseOrder(p as PhaseName);
 
 export class LivePredictor {
@@ -69,10 +90,20 @@ export class LivePredictor {
   private readonly boundBy = new Map<string, PhaseClass>();
   private readonly etaAtStart = new Map<string, number>();
   private readonly gaps: number;
+  private readonly elapsedK: Record<string, number>;
+  private blend: boolean;
+  /** The top-level phase that ended last, and when (s from the start). */
+  private lastTop: { name: string; endS: number } | null = null;
 
-  constructor(prediction: Prediction | { phases: Record<string, number> } | null, opts: { gapsFactor?: number } = {}) {
+  /**
+   * opts.elapsed: the elapsed-time ratios per top-level phase (default: the
+   * shipped fit, hardware-priors.json); {} turns the blend off.
+   */
+  constructor(prediction: Prediction | { phases: Record<string, number> } | null, opts: { gapsFactor?: number; elapsed?: Record<string, number> } = {}) {
     this.base = { ...(prediction?.phases ?? {}) };
     this.gaps = opts.gapsFactor && opts.gapsFactor > 0 ? opts.gapsFactor : 1;
+    this.elapsedK = opts.elapsed ?? (priorsJson as { fitted: { elapsed?: Record<string, number> } }).fitted.elapsed ?? {};
+    this.blend = blendsWithElapsed(prediction);
   }
 
   /**
@@ -81,6 +112,7 @@ export class LivePredictor {
    */
   rebase(prediction: Prediction | { phases: Record<string, number> }): void {
     for (const [k, v] of Object.entries(prediction.phases)) if (!this.frozen.has(k)) this.base[k] = v;
+    this.blend = blendsWithElapsed(prediction);
   }
 
   /** The class a phase's evidence counts for: its measured bound-by when known, else its kind. */
@@ -167,6 +199,7 @@ export class LivePredictor {
     this.finished.set(phase, actualS);
     const st = this.started.get(phase);
     if (st !== undefined) this.lastEndAtS = Math.max(this.lastEndAtS ?? 0, st + actualS);
+    if (st !== undefined && TOP_LEVEL.has(phase) && (this.lastTop === null || st + actualS >= this.lastTop.endS)) this.lastTop = { name: phase, endS: st + actualS };
   }
 
   /**
@@ -205,6 +238,12 @@ export class LivePredictor {
     }
     // between phases: the gap since the last phase ended counts against what comes next
     if (currentPhase === null && !opts.noGapCredit && this.lastEndAtS !== null) total = Math.max(0, total - Math.max(0, nowS - this.lastEndAtS));
+    // the model-free estimate from the time elapsed (see the header)
+    const k = this.blend && this.lastTop ? this.elapsedK[this.lastTop.name] : undefined;
+    if (k !== undefined && Number.isFinite(k) && k >= 0) {
+      const e = Math.max(0, k * this.lastTop!.endS - Math.max(0, nowS - this.lastTop!.endS));
+      total = Math.max(0, Math.sqrt((total + 1) * (e + 1)) - 1);
+    }
     return r3(total);
   }
 

@@ -43,6 +43,12 @@ export interface Fitted {
   effects?: Record<string, number>;
   /** Wall time the phases do not cover (gaps between them), as a factor on the phases' sum. */
   gaps: { factor: number; sigma: number };
+  /**
+   * Per top-level phase: median over the corpus of (time still to readiness) /
+   * (time elapsed) when that phase ended (only phases seen ending in at least
+   * ELAPSED_MIN_LOGS logs). The live ETA's second, model-free estimate (./live.ts).
+   */
+  elapsed?: Record<string, number>;
   logs?: string[];
 }
 
@@ -101,6 +107,8 @@ export const ZERO_REFERENCE = new Set(["model_warmup"]);
 const GPU_GROUPS = new Set<Group>(["kv", "graphs"]);
 
 export interface PriorPrediction extends Prediction {
+  /** "history": the phases as this fleet key last measured them (./import-predict.ts fromHistory). */
+  basis?: "history";
   /** Log-normal sigma per predicted phase (top-level and sub-steps share their group's). */
   sigma: Record<string, number>;
   /** Sigma of the total. */
@@ -145,6 +153,8 @@ export function applyPrior(ref: Prediction, ctx: PriorContext, fitted: Fitted = 
     const f = eraFactor(ctx, g) * Math.exp(logFactor(fitted, ctx, g));
     const s = groupSigma(fitted, ctx, g);
     for (const top of PRIORS.groups[g].phases) {
+      // an offline engine (LLM(...)) starts no API server
+      if (top === "server_start" && !ctx.server) continue;
       // a phase the reference model has no step for (model_warmup) starts from 0 s:
       // its factor is on (0 + 0.5 s), the same smoothing the fit's log ratios use
       const refV = ref.phases[top] ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
@@ -211,8 +221,25 @@ export function aprioriFeatures(f: LogFacts, r: TrackerResult | null = null, opt
     if (hit !== undefined) x.compile_cache = hit ? "warm" : "cold";
   }
   if (x.compile_cache === undefined) x.compile_cache = "cold";
+  // the layer count is not in the log: estimated from the model's size (capture and
+  // compilation scale with layers; a 125M model has 12, a 70B one 80)
+  const layers = layersFromSize(f.name_params_b !== null ? (f.name_params_b * 1e9 * 2) / 2 ** 30 : w.total);
+  if (layers !== null) x.layers = layers;
   if (x.load_format === "serverless_llm" || x.load_format === "dummy") x.load_format = "dummy";
   return x;
+}
+
+/**
+ * Decoder layers from the model's size in bf16 GiB: layers = a x GiB^b, a
+ * least-squares fit of log(layers) on log(GiB) over the study's 12 dense,
+ * non-hybrid models (study-data h100nvl_fig_rest_22models_mean.csv: 0.9 to 26 GiB,
+ * 24 to 48 layers). Extrapolates to 18 layers at 0.23 GiB (opt-125m: 12) and
+ * 52 at 145 GiB (a 78B model: 80): a trend, not a count.
+ */
+export const LAYERS_FROM_GIB = { a: 22.9, b: 0.164, source: "least squares of log(layers) on log(weights GiB) over the 12 dense, non-hybrid models of study-data/h100nvl_fig_rest_22models_mean.csv" };
+export function layersFromSize(gib: number | null | undefined): number | null {
+  if (gib === null || gib === undefined || !(gib > 0)) return null;
+  return Math.round(LAYERS_FROM_GIB.a * gib ** LAYERS_FROM_GIB.b);
 }
 
 // ------------------------------------------------------------------ corpus observations
@@ -349,7 +376,30 @@ export function fitPriors(obs: Observation[], method = "corpus", floors: Record<
   const effects: Record<string, number> = {};
   const mmRes = mmKv.filter((x) => pooled[x.k] !== undefined).map((x) => x.r - pooled[x.k]);
   if (mmRes.length) effects["kv@multimodal"] = round3(mmRes.reduce((a, r) => a + r, 0) / (mmRes.length + 1));
-  return { method, pooled, classes, sigma, effects, gaps: { factor: round3(Math.exp(gm)), sigma: round3(Math.max(0.05, gs)) }, logs: train.map((o) => o.id) };
+  return { method, pooled, classes, sigma, effects, gaps: { factor: round3(Math.exp(gm)), sigma: round3(Math.max(0.05, gs)) }, elapsed: elapsedRatios(train), logs: train.map((o) => o.id) };
+}
+
+/** Logs a phase must be seen ending in before its elapsed ratio is used. */
+export const ELAPSED_MIN_LOGS = 3;
+
+/**
+ * (time to readiness) / (time elapsed) at the end of each top-level phase, the
+ * median over the logs (every log: how much of a start-up is still ahead once
+ * bootstrap and loading are behind does not depend on the GPU class alone; what
+ * runs on top of vLLM, the storage and the host slow both parts).
+ */
+export function elapsedRatios(obs: Observation[]): Record<string, number> {
+  const by: Record<string, number[]> = {};
+  for (const o of obs) {
+    for (const [p, st] of Object.entries(o.start)) {
+      const end = st + (o.actual[p] ?? 0);
+      if (end < 1 || end >= o.total) continue;
+      (by[p] ??= []).push((o.total - end) / end);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [p, xs] of Object.entries(by)) if (xs.length >= ELAPSED_MIN_LOGS) out[p] = round3(median(xs));
+  return out;
 }
 
 export function round3(x: number): number {
