@@ -79,7 +79,7 @@ export function multiplexed(path: string): boolean {
 }
 
 /** The real binary wraps a replay of the log at `speed`, with --time-scale; returns its summary JSON. */
-export async function wrapReplay(bin: string | string[], log: string, speed: number, timeoutMs = 120_000): Promise<{ phases: PhaseLite[]; outcome: string } | null> {
+export async function wrapReplay(bin: string | string[], log: string, speed: number, timeoutMs = 120_000, slackS = 0): Promise<{ phases: PhaseLite[]; outcome: string; falseAlarms: string[] } | null> {
   const cmd = typeof bin === "string" ? [bin] : bin;
   const dir = mkdtempSync(join(tmpdir(), "st-fidelity-"));
   const summary = join(dir, "summary.json");
@@ -91,7 +91,12 @@ export async function wrapReplay(bin: string | string[], log: string, speed: num
     await proc.exited;
     clearTimeout(killer);
     const s = JSON.parse(readFileSync(summary, "utf8"));
-    return { outcome: s.outcome, phases: s.phases };
+    // Live alerts for phases whose final duration was within their allowance: false alarms.
+    // (slackS: the replay's own timing error, which can push a phase just within its allowance over it live)
+    const falseAlarms = s.phases.filter((p: { duration_s: number; attributes: Record<string, unknown> }) => p.attributes["vllm.startup.phase.alerted"] === true
+      && p.attributes["vllm.startup.phase.slow"] === false && p.duration_s + slackS < Number(p.attributes["vllm.startup.phase.allowance_s"]))
+      .map((p: { name: string }) => p.name);
+    return { outcome: s.outcome, phases: s.phases, falseAlarms };
   } catch {
     return null;
   } finally {

@@ -33,13 +33,14 @@ for (const f of files) {
   if (live && multiplexed(f)) liveCol = "n/a: several start-ups or services in one log";
   else if (live) {
     const speed = speedFor(imp.totalS);
-    const w = await wrapReplay(bin, f, speed);
+    const w = await wrapReplay(bin, f, speed, 120_000, 0.04 * speed);
     if (!w) liveCol = "no summary";
     else {
       const c = comparePhases(w.phases, imp.phases, { tail: !imp.startKnown, sameOutcome: w.outcome === imp.outcome });
-      const extra = [...c.onlyLive.map((n) => `+${n}`), ...c.onlyImport.map((n) => `-${n}`), ...c.statusDiff.map((n) => `status ${n}`)];
-      liveCol = `${c.ok ? "ok" : "DIFF"}: max ${c.worst.diffS.toFixed(2)} s${c.worst.name ? ` (${c.worst.name})` : ""}${extra.length ? `; ${extra.join(" ")}` : ""} at ${speed}x`;
-      if (!c.ok) bad++;
+      const extra = [...c.onlyLive.map((n) => `+${n}`), ...c.onlyImport.map((n) => `-${n}`), ...c.statusDiff.map((n) => `status ${n}`),
+        ...(w.falseAlarms.length ? [`false alarm ${w.falseAlarms.join(",")}`] : [])];
+      liveCol = `${c.ok && !w.falseAlarms.length ? "ok" : "DIFF"}: max ${c.worst.diffS.toFixed(2)} s${c.worst.name ? ` (${c.worst.name})` : ""}${extra.length ? `; ${extra.join(" ")}` : ""} at ${speed}x`;
+      if (!c.ok || w.falseAlarms.length) bad++;
     }
   }
   if (imp.violations.length) bad++;

@@ -118,6 +118,12 @@ export class SlowPhaseDetector {
     this.track(phase, startMs, predictedS, sigma);
   }
 
+  /** A phase shown as started by expectation that had not begun after all: forget it without judging. */
+  phaseRetracted(phase: string): void {
+    if (this.ended || phase === TOTAL_PHASE) return;
+    if (this.running.delete(phase)) this.arm();
+  }
+
   phaseEnded(phase: string, endMs: number): void {
     if (this.ended || phase === TOTAL_PHASE) return;
     this.finish(phase, endMs);

@@ -44,6 +44,8 @@ interface PhaseState {
 export interface TrackerEvents {
   onPhaseStart?(name: string, parent: string | null, tMs: number): void;
   onPhaseEnd?(name: string, tMs: number): void;
+  /** A phase shown as started by expectation has not begun after all (it starts again later). */
+  onPhaseRetract?(name: string): void;
   onReady?(tMs: number): void;
   onFailed?(tMs: number, error: string): void;
 }
@@ -632,7 +634,12 @@ export class PhaseTracker {
 
   /** A phase shown as started by expectation that has not begun after all (no event was sent for its end). */
   private liveRetract(name: string): void {
-    for (const p of [...this.live]) if (p === name || parentOf(p as PhaseName) === name) this.live.splice(this.live.indexOf(p), 1);
+    for (const p of [...this.live]) {
+      if (p !== name && parentOf(p as PhaseName) !== name) continue;
+      this.live.splice(this.live.indexOf(p), 1);
+      this.liveStarted.delete(p);
+      this.events.onPhaseRetract?.(p);
+    }
   }
 
   /** Named instants that move the live view (capture bars, autotuning). */

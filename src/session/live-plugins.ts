@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { StartupSession, SessionPlugin } from "./startup-session.ts";
 import { nowMs } from "./startup-session.ts";
 import { counterSnap } from "./counter-snap.ts";
+import { LIVE_MAY_HIDE_NEXT } from "../phases/segments.ts";
 import type { OptionValues } from "../cli/options.ts";
 import type { Attributes, SlowPhase } from "../state/types.ts";
 import type { SpanEvent } from "../trace/build-spans.ts";
@@ -231,7 +232,13 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
     detector.startupStarted(t0, null);
     session.addPlugin({
       name: "alerts",
-      onPhaseStart: (name, _p, t) => detector.phaseStarted(name, t, predictedFor(name), sigmaFor(name)),
+      onPhaseStart: (name, _p, t) => {
+        // Its successor may be running unseen (segments.ts): time past its allowance is not known
+        // to be its own, so it is judged when it ends, not while it runs.
+        if (LIVE_MAY_HIDE_NEXT[name] && !session.tracker.info.eager) return;
+        detector.phaseStarted(name, t, predictedFor(name), sigmaFor(name));
+      },
+      onPhaseRetract: (name) => detector.phaseRetracted(name),
       onPhaseEnd: (name, t) => detector.phaseEnded(name, t),
       onEnd: (t) => detector.startupEnded(t),
       slow: () => slow.map((s) => ({ ...s })),
@@ -245,6 +252,8 @@ export async function loadLivePlugins(session: StartupSession, values: OptionVal
         // live alert stays on the span as its vllm.startup.slow_phase event).
         if (allowance) out["vllm.startup.phase.slow"] = p.durationS > allowance.allowance_s;
         else if (s) out["vllm.startup.phase.slow"] = true;
+        // A live alert fired for this phase (its event is on the span); with "slow" false it was a false alarm.
+        if (s) out["vllm.startup.phase.alerted"] = true;
         return out;
       },
       phaseEvents: (p): SpanEvent[] => slow.filter((s) => s.phase === p.name).map((s) => ({

@@ -30,6 +30,8 @@ export interface SessionPlugin {
   name: string;
   onPhaseStart?(name: string, parent: string | null, tMs: number): void;
   onPhaseEnd?(name: string, tMs: number): void;
+  /** A phase shown as started by expectation had not begun after all (it is started again when it does). */
+  onPhaseRetract?(name: string): void;
   onEnd?(tMs: number, outcome: "ready" | "failed"): void;
   predicted?(name: string): number | null;
   predictedTotal?(): number | null;
@@ -84,6 +86,10 @@ export class StartupSession {
       onPhaseEnd: (name, t) => {
         this.ended.set(name, t);
         this.each((p) => p.onPhaseEnd?.(name, t));
+      },
+      onPhaseRetract: (name) => {
+        this.started.delete(name);
+        this.each((p) => p.onPhaseRetract?.(name));
       },
       onReady: (t) => this.each((p) => p.onEnd?.(t, "ready")),
       onFailed: (t) => this.each((p) => p.onEnd?.(t, "failed")),
