@@ -33,6 +33,9 @@
 //   notebook's bootstrap, slow storage), while the per-phase prior still
 //   carries the hardware class's spread; leave-one-log-out over the corpus the
 //   blend halves the median ETA error after loading (bench/predict-accuracy.ts).
+//   Only until a GPU-bound phase has finished: from then on the per-class
+//   rescaling has the GPU's own evidence (blending later made the ETA at the
+//   last phase's start worse: 4 % -> 9 % of the total in the corpus median).
 
 import { PARENT_SUMS, TOTAL_PARTS, type Prediction } from "./model.ts";
 import { parentOf, phaseOrder, TOP_LEVEL_PHASES, type PhaseName } from "../phases/catalog.ts";
@@ -239,12 +242,18 @@ export class LivePredictor {
     // between phases: the gap since the last phase ended counts against what comes next
     if (currentPhase === null && !opts.noGapCredit && this.lastEndAtS !== null) total = Math.max(0, total - Math.max(0, nowS - this.lastEndAtS));
     // the model-free estimate from the time elapsed (see the header)
-    const k = this.blend && this.lastTop ? this.elapsedK[this.lastTop.name] : undefined;
+    const k = this.blend && this.lastTop && !this.gpuMeasured() ? this.elapsedK[this.lastTop.name] : undefined;
     if (k !== undefined && Number.isFinite(k) && k >= 0) {
       const e = Math.max(0, k * this.lastTop!.endS - Math.max(0, nowS - this.lastTop!.endS));
       total = Math.max(0, Math.sqrt((total + 1) * (e + 1)) - 1);
     }
     return r3(total);
+  }
+
+  /** A GPU-bound phase has finished: the per-class rescaling has the GPU's own evidence from then on. */
+  private gpuMeasured(): boolean {
+    for (const n of this.finished.keys()) if (this.classOf(n) === "gpu") return true;
+    return false;
   }
 
   /** Current best estimate of the whole start-up's duration: finished phases as measured, the rest rescaled. */

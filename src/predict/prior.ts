@@ -28,7 +28,7 @@ import { LogFactScanner, weightsGibFromFacts, type LogFacts } from "./log-hardwa
 import { hardwareClass, hardwareFromLog, type Hardware } from "./hardware.ts";
 import type { TrackerResult } from "../phases/tracker.ts";
 
-export type Group = "bootstrap" | "small" | "load" | "compile" | "kv" | "warmup" | "graphs";
+export type Group = "bootstrap" | "small" | "load" | "compile" | "encoder" | "kv" | "warmup" | "graphs";
 export interface GroupDef { phases: string[]; bound: "cpu" | "io" | "gpu"; note?: string }
 
 export interface Fitted {
@@ -101,10 +101,13 @@ export interface PriorContext {
 }
 
 /** Top-level phases the reference (study) model has no step for: predicted from 0 s by the group factor alone. */
-export const ZERO_REFERENCE = new Set(["model_warmup"]);
+export const ZERO_REFERENCE = new Set(["model_warmup", "encoder_profiling"]);
+
+/** Groups of those phases: with no corpus log showing them, their sigma is the few-logs one. */
+const ZERO_REFERENCE_GROUPS = new Set<Group>(["warmup", "encoder"]);
 
 /** GPU-bound groups: on a CPU back-end their GPU-fitted factors do not apply. */
-const GPU_GROUPS = new Set<Group>(["kv", "graphs"]);
+const GPU_GROUPS = new Set<Group>(["encoder", "kv", "graphs"]);
 
 export interface PriorPrediction extends Prediction {
   /** "history": the phases as this fleet key last measured them (./import-predict.ts fromHistory). */
@@ -134,7 +137,7 @@ export function logFactor(fitted: Fitted, ctx: PriorContext, g: Group): number {
 
 export function groupSigma(fitted: Fitted, ctx: PriorContext, g: Group): number {
   if (ctx.hwClass === "reference") return REFERENCE_SIGMA;
-  const s = Math.max(SIGMA_MIN, fitted.sigma[groupKey(g, ctx.server, ctx.engine)] ?? 0.5);
+  const s = Math.max(SIGMA_MIN, fitted.sigma[groupKey(g, ctx.server, ctx.engine)] ?? (ZERO_REFERENCE_GROUPS.has(g) ? FEW_LOGS_SIGMA : 0.5));
   return ctx.hwClass === "unknown-gpu" ? s * UNKNOWN_WIDEN : s;
 }
 
@@ -154,7 +157,9 @@ export function applyPrior(ref: Prediction, ctx: PriorContext, fitted: Fitted = 
     const s = groupSigma(fitted, ctx, g);
     for (const top of PRIORS.groups[g].phases) {
       // an offline engine (LLM(...)) starts no API server
-      if (top === "server_start" && !ctx.server) continue;
+      if (top === "server_start" && !ctx.server) { delete phases[top]; continue; }
+      // only a multimodal model on V1 profiles its encoder as a step of its own
+      if (top === "encoder_profiling" && !(ctx.multimodal && ctx.engine !== "v0")) continue;
       // a phase the reference model has no step for (model_warmup) starts from 0 s:
       // its factor is on (0 + 0.5 s), the same smoothing the fit's log ratios use
       const refV = ref.phases[top] ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
