@@ -3,8 +3,9 @@
 //
 // Rescaling rule (documented contract):
 //   Phases are in three classes by what bounds them: "io" (model_download,
-//   model_loading, load_weights: storage/network), "gpu" (kv_cache_profiling and
-//   its sub-steps, model_warmup, cuda_graph_capture: the GPU and its driver) and
+//   model_loading, load_weights: storage/network), "gpu" (encoder_profiling,
+//   kv_cache_profiling and its sub-steps, model_warmup, cuda_graph_capture: the
+//   GPU and its driver) and
 //   "cpu" (everything else: the study found start-up CPU-bound on one core).
 //   A phase's measured bound-by (the host sampler's, when known) overrides its
 //   class. After each finished phase, each class gets a speed factor
@@ -50,7 +51,7 @@ export const TRANSFER = 0.5;
 /** Weight (in phases) of the transferred evidence against a class's own finished phases. */
 export const OWN_PSEUDO = 1;
 const IO_PHASES = new Set(["model_download", "model_loading", "load_weights", "model_init"]);
-const GPU_PHASES = new Set(["kv_cache_profiling", "profile_run", "kv_cache_allocation", "model_warmup", "autotuning", "cuda_graph_capture"]);
+const GPU_PHASES = new Set(["encoder_profiling", "kv_cache_profiling", "profile_run", "kv_cache_allocation", "model_warmup", "autotuning", "cuda_graph_capture"]);
 
 export type PhaseClass = "io" | "cpu" | "gpu";
 export function phaseClass(phase: string): PhaseClass {
