@@ -10,6 +10,9 @@ export interface BlameOptions {
   where?: string; // where the trace went
 }
 
+/** Name column: the longest sub-step name ("capture_mixed_piecewise") with its indent and a mark. */
+const NAME_W = 28;
+
 function fmt(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return "—";
   if (s >= 100) return `${s.toFixed(0)} s`;
@@ -27,7 +30,7 @@ export function renderBlame(sum: Summary, opts: BlameOptions): string {
   lines.push(`startup-tracer: vLLM ${sum.engine_version ?? "(version unknown)"} ${sum.model ?? ""} — ${head}`.replace(/\s+—/, " —"));
   const showBound = sum.phases.some((p) => typeof p.attributes["vllm.startup.phase.bound_by"] === "string");
   const showPred = sum.phases.some((p) => p.predicted_s !== null);
-  lines.push(`  ${"phase".padEnd(24)} ${"duration".padStart(9)} ${"share".padStart(6)}  ${"".padEnd(20)}${showPred ? ` ${"predicted".padStart(9)}` : ""}${showBound ? "  bound by" : ""}`);
+  lines.push(`  ${"phase".padEnd(NAME_W)} ${"duration".padStart(9)} ${"share".padStart(6)}  ${"".padEnd(20)}${showPred ? ` ${"predicted".padStart(9)}` : ""}${showBound ? "  bound by" : ""}`);
   const top = sum.phases.filter((p) => !p.parent).sort((a, b) => a.start_s - b.start_s);
   for (const p of top) {
     row(p, 0);
@@ -35,7 +38,7 @@ export function renderBlame(sum: Summary, opts: BlameOptions): string {
   }
   if (sum.unexplained_s > 0) {
     const share = total > 0 ? (100 * sum.unexplained_s) / total : 0;
-    lines.push(`  ${"(unexplained)".padEnd(24)} ${fmt(sum.unexplained_s).padStart(9)} ${`${share.toFixed(1)}%`.padStart(6)}`);
+    lines.push(`  ${"(unexplained)".padEnd(NAME_W)} ${fmt(sum.unexplained_s).padStart(9)} ${`${share.toFixed(1)}%`.padStart(6)}`);
     // Where it lies: between which two markers (the largest stretches first).
     const gaps = [...(sum.unexplained_gaps ?? [])].filter((g) => g.duration_s >= 0.05).sort((a, b) => b.duration_s - a.duration_s).slice(0, 3);
     for (const g of gaps) {
@@ -56,6 +59,6 @@ export function renderBlame(sum: Summary, opts: BlameOptions): string {
     const name = `${"  ".repeat(depth)}${p.name}${p.status === "error" ? " ✗" : p.status === "running" ? " …" : ""}`;
     const slow = p.attributes["vllm.startup.phase.slow"] === true ? c("33", " slow") : "";
     const bound = typeof p.attributes["vllm.startup.phase.bound_by"] === "string" ? `  ${p.attributes["vllm.startup.phase.bound_by"]}` : "";
-    lines.push(`  ${(p.status === "error" ? c("31", name.padEnd(24)) : name.padEnd(24))} ${fmt(d).padStart(9)} ${`${share.toFixed(1)}%`.padStart(6)}  ${c(depth ? "90" : "36", bar.padEnd(20))}${showPred ? ` ${fmt(p.predicted_s).padStart(9)}` : ""}${showBound ? bound || "  " : ""}${slow}`);
+    lines.push(`  ${(p.status === "error" ? c("31", name.padEnd(NAME_W)) : name.padEnd(NAME_W))} ${fmt(d).padStart(9)} ${`${share.toFixed(1)}%`.padStart(6)}  ${c(depth ? "90" : "36", bar.padEnd(20))}${showPred ? ` ${fmt(p.predicted_s).padStart(9)}` : ""}${showBound ? bound || "  " : ""}${slow}`);
   }
 }
