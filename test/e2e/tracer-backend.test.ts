@@ -28,12 +28,12 @@ interface Run {
   code: number;
 }
 
-async function traceViaWrap(log: string, speed: number, extra: string[] = [], env: Record<string, string> = {}): Promise<Run> {
+async function traceViaWrap(log: string, speed: number, extra: string[] = [], env: Record<string, string> = {}, timeScale = true): Promise<Run> {
   const state = tempStateDir();
   const sumPath = join(state, "summary.json");
   // --time-scale: the sped-up replay is traced on the recorded timeline, where vLLM's printed durations fit.
   const r = await runTracer(["--otlp-endpoint", jaeger.otlpHttpUrl, "--summary-json", sumPath, "--state-dir", state, "--quiet",
-    "--time-scale", String(speed), ...extra, "--", ...replay(log, speed)], { env: { OTEL_SERVICE_NAME: SERVICE, ...env }, timeoutMs: 120_000 });
+    ...(timeScale ? ["--time-scale", String(speed)] : []), ...extra, "--", ...replay(log, speed)], { env: { OTEL_SERVICE_NAME: SERVICE, ...env }, timeoutMs: 120_000 });
   const summary = JSON.parse(readFileSync(sumPath, "utf8"));
   const trace = await jaeger.waitForTrace(summary.trace_id, { minSpans: summary.phases.length + 1, timeoutMs: 15_000 });
   return { summary, spans: flattenSpans(trace), code: r.code };
@@ -67,17 +67,18 @@ function checkAgainstSummary(run: Run) {
 
 describe("wrap mode → OTLP/HTTP → Jaeger, read back by trace id", () => {
   test("a ready start-up with compile-cache hit (paper log, DEBUG level), protobuf", async () => {
-    const run = await traceViaWrap(join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-qwen-0.5b.log"), 20);
+    // Without --time-scale, so the host is sampled (the spans are then on the replay's compressed
+    // timeline, and vLLM's printed durations are their printed_duration_s).
+    const run = await traceViaWrap(join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-qwen-0.5b.log"), 20, [], {}, false);
     expect(run.code).toBe(0);
     const { root, byName } = checkAgainstSummary(run);
     expect(root.attributes["vllm.startup.engine.version"]).toBe("0.10.1.1");
     expect(typeof root.attributes["vllm.startup.ready_s"]).toBe("number");
     // Durations as vLLM printed them in the log.
     expect(byName.get("load_weights")!.attributes["vllm.startup.phase.printed_duration_s"]).toBe(1.71);
-    expect(Math.abs((byName.get("load_weights")!.attributes["vllm.startup.phase.duration_s"] as number) - 1.71)).toBeLessThan(0.5);
-    expect(byName.get("dynamo_transform")!.attributes["vllm.startup.phase.duration_s"]).toBe(4.29);
+    expect(byName.get("dynamo_transform")!.attributes["vllm.startup.phase.printed_duration_s"]).toBe(4.29);
     expect(byName.get("graph_compile")!.attributes["vllm.startup.compile_cache.hit"]).toBe(true);
-    expect(byName.get("cuda_graph_capture")!.attributes["vllm.startup.phase.duration_s"]).toBe(0.94);
+    expect(byName.get("cuda_graph_capture")!.attributes["vllm.startup.phase.printed_duration_s"]).toBe(0.94);
     // Attributes the other features add: prediction, host sampling, bound-by.
     const lw = byName.get("load_weights")!;
     expect(typeof lw.attributes["vllm.startup.phase.predicted_duration_s"]).toBe("number");
