@@ -83,7 +83,10 @@ describe("wrap mode → OTLP/HTTP → Jaeger, read back by trace id", () => {
     const lw = byName.get("load_weights")!;
     expect(typeof lw.attributes["vllm.startup.phase.predicted_duration_s"]).toBe("number");
     expect(typeof lw.attributes["vllm.startup.phase.bound_by"]).toBe("string");
-    expect(Object.keys(lw.attributes).some((k) => k.startsWith("system.cpu") || k.startsWith("vllm.startup.cpu"))).toBe(true);
+    // Host samples on the longest phase of the compressed replay (a sub-second one may hold none).
+    const longest = [...byName.values()].filter((sp) => sp.name !== "vllm.startup")
+      .sort((a, b) => (b.attributes["vllm.startup.phase.duration_s"] as number) - (a.attributes["vllm.startup.phase.duration_s"] as number))[0];
+    expect(Object.keys(longest.attributes).some((k) => k.startsWith("system.cpu") || k.startsWith("vllm.startup.cpu"))).toBe(true);
     expect(typeof root.attributes["vllm.startup.predicted_total_s"]).toBe("number");
   }, 120_000);
 
@@ -165,7 +168,8 @@ describe("import → Jaeger", () => {
 describe("dashboard queries select the expected spans from the backend's traces", () => {
   test("every TraceQL span filter in dashboards/traceql-queries.json", async () => {
     // Traces of a ready and a failed start-up, as the backend returns them.
-    const ready = await traceViaWrap(join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-llama2-7b-hf.log"), 50, ["--budget", "load_weights=1s"]);
+    // Sampled (no --time-scale, so bound-by exists) at 10x: weight loading still takes ~2.5 s real, over its 1 s budget.
+    const ready = await traceViaWrap(join(LOGS, "paper-h100nvl", "v0.10.1.1-h100nvl-llama2-7b-hf.log"), 10, ["--budget", "load_weights=1s"], {}, false);
     const failed = await traceViaWrap(join(LOGS, "v0.11.1rc2-rocm-strixhalo-gfx1151-granite4-350m-failed-gpu-memfault.log"), 200);
     const toEval = (s: FlatSpan): EvalSpan => ({
       traceId: s.traceId, name: s.name, attributes: s.attributes, resource: s.resourceAttributes, statusMessage: s.status?.message ?? "",
