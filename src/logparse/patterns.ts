@@ -216,6 +216,23 @@ export const RULES: Rule[] = [
   { id: "warmup.autotune.end", catalog: ["log:v0.11.0-gb10", "log:v0.20.0-wsl2"], versions: "flashinfer", needle: "Autotuning process end",
     re: /^(?:.*?(\d\d:\d\d:\d\d,\d{3}) - \w+ - )?.*\[Autotuner\]: Autotuning process ends/, kind: "mark", mark: "autotune_end", at: 1 },
 
+  // ---- warm-up steps of newer releases (catalogue "warmup.*", "api.*_warmup.*") ----------
+  { id: "warmup.jit.start", catalog: ["warmup.jit.start"], versions: "v0.18–main", needle: "JIT kernel warmup starting",
+    re: /^JIT kernel warmup starting/, kind: "begin", phase: "jit_warmup" },
+  { id: "warmup.jit.done", catalog: ["warmup.jit.done"], versions: "v0.18–main", needle: "JIT kernel warmup finished in",
+    re: new RegExp(`JIT kernel warmup finished in ${NUM}s`), kind: "end", phase: "jit_warmup", dur: 1 },
+  // Warm-up compiles for specific sizes run after the KV cache, inside "warmup model".
+  { id: "warmup.compile_size", catalog: ["warmup.compile_size"], versions: "v0.10–main", needle: "Compile and warming up model for size",
+    re: /Compile and warming up model for size (\d+)/, kind: "mark", mark: "warmup_compile_size" },
+  { id: "api.chat_warmup.start", catalog: ["api.chat_warmup.start"], versions: "v0.13–main", needle: "Warming up chat template processing",
+    re: /Warming up chat template processing/, kind: "begin", phase: "chat_template_warmup" },
+  { id: "api.chat_warmup.done.ms", catalog: ["api.chat_warmup.done.v1", "log:v0.16.1rc1"], versions: "v0.13–v0.17", needle: "Chat template warmup completed in",
+    re: new RegExp(`Chat template warmup completed in ${NUM}ms`), kind: "end", phase: "chat_template_warmup", dur: 1, durUnit: "ms" },
+  { id: "api.chat_warmup.done.s", catalog: ["api.chat_warmup.done.v2"], versions: "v0.18–main", needle: "Chat template warmup completed in",
+    re: new RegExp(`Chat template warmup completed in ${NUM}s`), kind: "end", phase: "chat_template_warmup", dur: 1 },
+  { id: "api.mm_warmup.done", catalog: ["api.mm_warmup.done.v1", "api.mm_warmup.done.v2"], versions: "v0.15–main", needle: "warmup completed in",
+    re: new RegExp(`(?:Multi-modal|\\w+) warmup completed in ${NUM}s`), kind: "end", phase: "mm_warmup", dur: 1 },
+
   // ---- CPU back-end warm-up (replaces CUDA-graph capture there; v0.11 CPU log) ----
   { id: "cpu.warmup.start", catalog: ["log:v0.11.0-cpu"], versions: "v0.10–main", needle: "Warming up model for the compilation",
     re: /^Warming up model for the compilation/, kind: "begin", phase: "model_warmup" },

@@ -29,8 +29,12 @@ export const SUB_STEPS = {
   // The profiling forward pass, then sizing and allocating the KV cache.
   profile_run: "kv_cache_profiling",
   kv_cache_allocation: "kv_cache_profiling",
-  // FlashInfer's autotuner ("Autotuning process starts/ends").
+  // FlashInfer's autotuner ("Autotuning process starts/ends"), JIT kernels (v0.18+).
   autotuning: "model_warmup",
+  jit_warmup: "model_warmup",
+  // The API server's warm-ups after the engine is up (v0.13+).
+  chat_template_warmup: "server_start",
+  mm_warmup: "server_start",
   // One step per CUDA-graph capture mode (the progress bars' final states; src/phases/capture-modes.ts).
   capture_mixed_piecewise: "cuda_graph_capture",
   capture_mixed_full: "cuda_graph_capture",
@@ -77,9 +81,9 @@ export function phaseOrder(name: PhaseName | string): number {
     "model_loading", "model_init", "load_weights",
     "encoder_profiling",
     "torch_compile", "dynamo_transform", "graph_compile",
-    "kv_cache_profiling", "profile_run", "kv_cache_allocation", "model_warmup", "autotuning",
+    "kv_cache_profiling", "profile_run", "kv_cache_allocation", "model_warmup", "autotuning", "jit_warmup",
     "cuda_graph_capture", "capture_mixed_piecewise", "capture_mixed_full", "capture_decode_full", "capture_decode_piecewise",
-    "server_start",
+    "server_start", "chat_template_warmup", "mm_warmup",
   ];
   const i = order.indexOf(name);
   return i < 0 ? order.length : i;

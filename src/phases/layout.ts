@@ -39,6 +39,8 @@ export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): 
   const kvHadOwnEnd = by.has("kv_cache_profiling") && by.get("kv_cache_profiling")!.status === "ok";
 
   spanSubSteps("torch_compile", ["dynamo_transform", "graph_compile"]);
+  // A warm-up step whose parent no line marked: model_warmup spans it (gapSteps widens it to the gap).
+  spanSubSteps("model_warmup", ["jit_warmup"]);
   // The profiling run is part of kv_cache_profiling even when the sizing lines never came.
   const pr0 = by.get("profile_run");
   if (pr0 && !by.has("kv_cache_profiling")) {
@@ -184,15 +186,21 @@ export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): 
       }
     }
     // model_warmup: vLLM's "warmup model" between the KV cache and graph capture (or engine readiness).
-    if (kv && kv.status === "ok" && !by.has("model_warmup")) {
+    const mw0 = by.get("model_warmup");
+    if (kv && kv.status === "ok" && (!mw0 || mw0.source === "layout")) {
       const later = ps.filter((p) => !p.parent && order(p.name) > order("model_warmup") && p.startMs >= kv.endMs - EPS);
       let next = later.length ? Math.min(...later.map((p) => p.startMs)) : undefined;
       if (next === undefined && ctx.engineReadyT !== null && ctx.engineReadyT >= kv.endMs) next = ctx.engineReadyT;
       if (next !== undefined && next > kv.endMs + EPS) {
-        add({ name: "model_warmup", parent: null, startMs: kv.endMs, endMs: next, durationS: 0, status: "ok",
+        const mw = mw0 ?? add({ name: "model_warmup", parent: null, startMs: kv.endMs, endMs: next, durationS: 0, status: "ok",
           rankDurationsS: [], ranks: 1, attrs: ctx.attrsOf("model_warmup"), source: "layout" });
+        mw.startMs = Math.min(mw.startMs, kv.endMs);
+        mw.endMs = Math.max(mw.endMs, next);
       }
     }
+    const sizes = ctx.marks.get("warmup_compile_size")?.length;
+    const mwNow = by.get("model_warmup");
+    if (mwNow && sizes) mwNow.attrs["vllm.startup.warmup.compile_sizes"] = sizes;
     autotuning();
     captureSteps();
   }

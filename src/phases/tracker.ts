@@ -23,6 +23,8 @@ import { layoutPhases } from "./layout.ts";
 const LOG_RESOLUTION_MS = 1000;
 /** How long after readiness an end line from the other pipe is still taken. */
 const LATE_END_MS = 5000;
+/** Compilation lines; after the KV cache they belong to warm-up (compile sizes). */
+const COMPILE_FAMILY: readonly string[] = ["dynamo_transform", "graph_compile", "torch_compile"];
 /** Live, command not known to be a server: how long an initialised engine waits for a server's lines. */
 export const OFFLINE_READY_GRACE_MS = 5000;
 
@@ -294,11 +296,23 @@ export class PhaseTracker {
         if (rule.id === "config.enforce_eager") this.eager = true;
         return;
       case "begin":
+        if (!this.done && this.engineReadyT !== null && parentOf(rule.phase as PhaseName) === "server_start") {
+          const e = this.entry(rule.phase!, rank);
+          if (e.begin === undefined) e.begin = t;
+          return;
+        }
         if (this.done || this.engineReadyT !== null) return;
         this.phaseEventSeen = true;
         this.begin(rule.phase!, rank, t);
         return;
       case "end":
+        // The API server's own steps run after the engine is up.
+        if (!this.done && this.engineReadyT !== null && parentOf(rule.phase as PhaseName) === "server_start") {
+          this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) / (rule.durUnit === "ms" ? 1000 : 1) : undefined);
+          return;
+        }
+        // A compile for specific sizes after the KV cache is warm-up, not the compilation.
+        if (COMPILE_FAMILY.includes(rule.phase!) && this.kvDone()) return;
         // A phase's end line may reach us just after readiness: vLLM's records and its
         // progress bars come through two pipes, read independently.
         if (this.done || this.engineReadyT !== null) {
@@ -307,7 +321,7 @@ export class PhaseTracker {
           return;
         }
         this.phaseEventSeen = true;
-        this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) : undefined, !!rule.extend);
+        this.end(rule.phase!, rank, t, rule.dur ? num(m[rule.dur]) / (rule.durUnit === "ms" ? 1000 : 1) : undefined, !!rule.extend);
         this.addAttrs(rule, m, rule.attrPhase ?? rule.phase!);
         return;
       case "engine_ready":
@@ -405,6 +419,12 @@ export class PhaseTracker {
     if (this.serverMode) return;
     this.serverMode = true;
     if (this.engineReadyT !== null && !this.done && !this.importMode) this.liveStart("server_start", this.engineReadyT);
+  }
+
+  /** The KV cache has been sized on some process (compiles after it are warm-up). */
+  private kvDone(): boolean {
+    for (const e of this.phases.get("kv_cache_profiling")?.ranks.values() ?? []) if (e.end !== undefined) return true;
+    return false;
   }
 
   /** An end line with a printed duration arriving shortly after readiness, for a phase that ended before it. */

@@ -307,6 +307,11 @@ describe("corpus: specific shapes", () => {
     const f = byName(r);
     expect(f.get("torch_compile")!.attrs["vllm.startup.compile.with_profiling_s"]).toBe(32);
     expect(f.get("kv_cache_profiling")!.attrs["vllm.startup.kv_cache.gib"]).toBe(-8.59);
+    // The API server's chat-template warm-up (v0.13+) is a step of server_start, with vLLM's 1124.9 ms.
+    const chat = s.get("chat_template_warmup")!;
+    expect(chat.parent).toBe("server_start");
+    expect(chat.printedS).toBeCloseTo(1.1249, 6);
+    expect(chat.startMs).toBeGreaterThanOrEqual(s.get("server_start")!.startMs);
   });
 
   test("compile-cache attribute: miss on GB10, hit in the paper logs", () => {
