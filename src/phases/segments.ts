@@ -37,6 +37,27 @@ export const LIVE_FIRST_SUBSTEP: Readonly<Record<string, string>> = {
   kv_cache_profiling: "profile_run",
 };
 
+/**
+ * Live view: a step whose start is placed back from its printed duration, and
+ * the step that filled the time from its parent's start until then
+ * (`Starting to load model` → weight loading: model_init).
+ */
+export const LIVE_GAP_BEFORE: Readonly<Record<string, string>> = {
+  load_weights: "model_init",
+};
+
+/** Live view: the step whose end ends its parent (the compilation ends with its graph compile or cache load). */
+export const LIVE_ENDS_PARENT: readonly string[] = ["graph_compile"];
+
+/**
+ * Live view: a phase whose begin line shows that a phase started by expectation
+ * has not begun yet (after loading, a multimodal model's encoder is profiled
+ * before the dummy run that compiles): that one is withdrawn until it begins.
+ */
+export const LIVE_PREEMPTS: Readonly<Record<string, string>> = {
+  encoder_profiling: "torch_compile",
+};
+
 /** Live view: the sub-step that follows one that ended. */
 export const LIVE_SUBSTEP_AFTER: Readonly<Record<string, string>> = {
   model_init: "load_weights",

@@ -15,7 +15,7 @@ import { recognize, TracebackWatcher, type Recognized } from "../logparse/recogn
 import type { Rule } from "../logparse/patterns.ts";
 import { parseFrame, phaseOfFrames, type Frame } from "../logparse/traceback-frames.ts";
 import { parentOf, phaseOrder, RUNS_INSIDE, type PhaseName } from "./catalog.ts";
-import { BOOTSTRAP_SEGMENTS, LIVE_BY_MARKER_ONLY, LIVE_FIRST_SUBSTEP, LIVE_SEQUENCE, LIVE_SUBSTEP_AFTER, PLATFORMS_WITHOUT_GRAPHS, SKIPPED_BY_V0, SKIPPED_WHEN_EAGER } from "./segments.ts";
+import { BOOTSTRAP_SEGMENTS, LIVE_BY_MARKER_ONLY, LIVE_ENDS_PARENT, LIVE_FIRST_SUBSTEP, LIVE_GAP_BEFORE, LIVE_PREEMPTS, LIVE_SEQUENCE, LIVE_SUBSTEP_AFTER, PLATFORMS_WITHOUT_GRAPHS, SKIPPED_BY_V0, SKIPPED_WHEN_EAGER } from "./segments.ts";
 import type { Attributes, Outcome, PhaseRecord } from "../state/types.ts";
 import { layoutPhases } from "./layout.ts";
 
@@ -404,10 +404,9 @@ export class PhaseTracker {
     const e = this.entry(phase, rank);
     if (e.begin === undefined) e.begin = t;
     if (parentOf(phase as PhaseName)) return;
-    if (phase === "encoder_profiling" && this.live.includes("torch_compile") && !this.liveDone.has("dynamo_transform")) {
-      // The compilation expected after loading has not begun: the encoder is profiled first.
-      this.liveRetract("torch_compile");
-    }
+    // A phase started by expectation that this begin line shows has not begun yet (segments.ts).
+    const pre = LIVE_PREEMPTS[phase];
+    if (pre && this.live.includes(pre) && ![...this.liveDone].some((d) => parentOf(d as PhaseName) === pre)) this.liveRetract(pre);
     // A phase begins: the earlier ones still shown as running are over. Model loading's
     // sub-steps are not shown until vLLM prints where weight loading started.
     this.liveEndBefore(phase, t);
@@ -611,11 +610,12 @@ export class PhaseTracker {
     if (!this.live.includes(phase) && !this.liveDone.has(phase) && from !== undefined) {
       if (parent) {
         if (!this.live.includes(parent) && !this.liveDone.has(parent)) { this.liveEndBefore(parent, from); this.liveStart(parent, from); }
-        // Loading: what ran between "Starting to load model" and the weights is model_init.
-        if (phase === "load_weights" && !this.liveDone.has("model_init") && this.liveStarted.has("model_loading")) {
-          const mlStart = this.liveStarted.get("model_loading")!;
-          this.liveStart("model_init", Math.min(mlStart, from));
-          this.liveEnd("model_init", Math.max(mlStart, from));
+        // What ran between the parent's start and this step's is the gap step (model_init before the weights).
+        const gap = LIVE_GAP_BEFORE[phase];
+        if (gap && !this.liveDone.has(gap) && this.liveStarted.has(parent)) {
+          const parentStart = this.liveStarted.get(parent)!;
+          this.liveStart(gap, Math.min(parentStart, from));
+          this.liveEnd(gap, Math.max(parentStart, from));
         }
         for (const p of [...this.live]) if (parentOf(p as PhaseName) === parent) this.liveEnd(p, from);
       } else this.liveEndBefore(phase, from);
@@ -626,7 +626,7 @@ export class PhaseTracker {
       const next = LIVE_SUBSTEP_AFTER[phase];
       if (next && !this.liveDone.has(next)) this.liveStart(next, t);
       // The compilation ends with its graph compile or cache load; the forward pass that follows is profiling.
-      if (phase === "graph_compile") this.liveAfterEnd("torch_compile", t);
+      if (LIVE_ENDS_PARENT.includes(phase)) this.liveAfterEnd(parent, t);
       return;
     }
     for (const p of [...this.live]) if (parentOf(p as PhaseName) === phase) this.liveEnd(p, t);
