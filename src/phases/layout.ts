@@ -7,10 +7,11 @@
 //
 // vLLM's printed durations stay the truth for *duration* (`printedS`, the
 // span attribute vllm.startup.phase.printed_duration_s); placement comes from
-// the markers. vLLM's timestamps have one-second resolution, so an instant
-// may move by less than `resolutionMs` when that keeps a child inside its
-// parent or two phases apart; a larger disagreement widens the parent (or
-// clips the later phase) and the printed value is kept beside the span.
+// the markers. Where they disagree (vLLM's timestamps have whole seconds, its
+// timers do not start at its markers), a parent widens to its children, a
+// top-level phase placed from a printed value moves later by less than
+// `resolutionMs` or else starts where the previous one ended, and the printed
+// value is kept beside the span.
 import { phaseOrder, RUNS_INSIDE, type PhaseName } from "./catalog.ts";
 import { captureStep } from "./capture-modes.ts";
 import type { FinalPhase, Mark } from "./tracker.ts";
@@ -29,6 +30,8 @@ export interface LayoutContext {
 }
 
 const EPS = 1;
+/** Parents vLLM times by their steps: their span is their steps' hull, whatever their own total says. */
+const SPANNED_BY_STEPS: readonly string[] = ["torch_compile"];
 const order = (n: string) => phaseOrder(n as PhaseName);
 
 export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): FinalPhase[] {
@@ -38,13 +41,11 @@ export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): 
   const r = ctx.resolutionMs;
   const kvHadOwnEnd = by.has("kv_cache_profiling") && by.get("kv_cache_profiling")!.status === "ok";
 
-  spanSubSteps("torch_compile", ["dynamo_transform", "graph_compile"]);
-  // A warm-up step whose parent no line marked: model_warmup spans it (gapSteps widens it to the gap).
-  spanSubSteps("model_warmup", ["jit_warmup"]);
-  // The profiling run is part of kv_cache_profiling even when the sizing lines never came.
-  const pr0 = by.get("profile_run");
-  if (pr0 && !by.has("kv_cache_profiling")) {
-    add({ ...pr0, name: "kv_cache_profiling", parent: null, attrs: ctx.attrsOf("kv_cache_profiling"), rankDurationsS: [], printedS: undefined, source: "cursor" });
+  // A parent vLLM times by its steps spans them (torch_compile: its printed total can
+  // exclude a cache load); a parent no line of its own marked (the profiling run came,
+  // the sizing lines did not; a JIT warm-up) is made to span its steps.
+  for (const parent of new Set(ps.map((c) => c.parent).filter((p): p is string => p !== null))) {
+    if (SPANNED_BY_STEPS.includes(parent) || !by.has(parent)) spanSubSteps(parent, ps.filter((c) => c.parent === parent).map((c) => c.name));
   }
   nestContained();
   endAtNextStart();
@@ -64,8 +65,10 @@ export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): 
     let e = Math.max(...kids.map((k) => k.endMs));
     let p = by.get(parent);
     if (!p) {
-      p = add({ name: parent, parent: null, startMs: s, endMs: e, durationS: 0, status: "ok", rankDurationsS: [],
-        ranks: Math.max(...kids.map((k) => k.ranks)), attrs: ctx.attrsOf(parent), source: "layout" });
+      // No line of its own: it starts where the previous phase ended (startAfterPrevious), like a cursor phase.
+      add({ name: parent, parent: null, startMs: s, endMs: e, durationS: 0, status: "ok", rankDurationsS: [],
+        ranks: Math.max(...kids.map((k) => k.ranks)), attrs: ctx.attrsOf(parent), source: "cursor" });
+      return;
     }
     // A failure or a log that ended inside the parent keeps its end.
     if (p.status !== "ok") e = Math.max(e, p.endMs);
@@ -187,7 +190,7 @@ export function layoutPhases(input: readonly FinalPhase[], ctx: LayoutContext): 
     }
     // model_warmup: vLLM's "warmup model" between the KV cache and graph capture (or engine readiness).
     const mw0 = by.get("model_warmup");
-    if (kv && kv.status === "ok" && (!mw0 || mw0.source === "layout")) {
+    if (kv && kv.status === "ok" && (!mw0 || mw0.source !== "begin")) {
       const later = ps.filter((p) => !p.parent && order(p.name) > order("model_warmup") && p.startMs >= kv.endMs - EPS);
       let next = later.length ? Math.min(...later.map((p) => p.startMs)) : undefined;
       if (next === undefined && ctx.engineReadyT !== null && ctx.engineReadyT >= kv.endMs) next = ctx.engineReadyT;
