@@ -23,11 +23,16 @@ export const FRAME_RULES: readonly FrameRule[] = [
     phase: "load_weights", source: "vllm/model_executor/model_loader/default_loader.py, weight_utils.py" },
   { fn: /^(initialize_model|_initialize_model|_process_weights_after_loading)$/, phase: "model_init", source: "vllm/model_executor/model_loader/utils.py" },
   { fn: /^(load_model|get_model)$/, phase: "model_loading", source: "vllm/v1/worker/gpu_model_runner.py load_model; vllm/worker/model_runner.py" },
-  // ---- torch.compile: frames that compile, not the eval_frame wrapper of a compiled call ----
+  // ---- torch.compile: frames that compile. Not the frames that *run* a compiled graph
+  // (Dynamo's eval_frame wrapper, Inductor's output code and runtime, vLLM's piecewise
+  // backend calling its graphs): an OOM in the profiling run passes through those. ----
   { file: /torch\/_dynamo\/(convert_frame|symbolic_convert|output_graph|bytecode_transformation)\.py$/, phase: "torch_compile", source: "torch/_dynamo" },
-  { file: /torch\/_inductor\//, phase: "torch_compile", source: "torch/_inductor" },
-  { file: /vllm\/compilation\/(backends|compiler_interface|piecewise_backend|wrapper)\.py$/, fn: /^(compile|__call__|compile_or_load|load|_compile|call_module|split_graph)$/,
-    phase: "torch_compile", source: "vllm/compilation/backends.py" },
+  { file: /torch\/_inductor\/(compile_fx|graph|scheduler|lowering|select_algorithm|autotune_process|codecache|codegen\/[\w/]+)\.py$/,
+    phase: "torch_compile", source: "torch/_inductor (compile, not runtime/ or output_code)" },
+  { file: /vllm\/compilation\/(backends|compiler_interface)\.py$/, fn: /^(compile|__call__|compile_or_load|load|_compile|split_graph)$/,
+    phase: "torch_compile", source: "vllm/compilation/backends.py VllmBackend.__call__ (Dynamo's backend), CompilerManager.compile" },
+  { file: /vllm\/compilation\/piecewise_backend\.py$/, fn: /^(compile|_compile|compile_for_shape)$/, phase: "torch_compile",
+    source: "vllm/compilation/piecewise_backend.py (its __call__ runs compiled graphs)" },
   // ---- KV-cache profiling, sizing and allocation ----
   { fn: /^(profile_run|determine_available_memory|determine_num_available_blocks|_initialize_kv_caches|get_kv_cache_configs?|_check_enough_kv_cache_memory|check_enough_kv_cache_memory|initialize_kv_cache|initialize_kv_cache_tensors|_allocate_kv_cache_tensors|_reshape_kv_cache_tensors|initialize_cache|_init_cache|_initialize_kv_cache|get_kv_cache_spec|raise_if_cache_size_invalid|_verify_num_gpu_blocks)$/,
     phase: "kv_cache_profiling", source: "vllm/v1/engine/core.py _initialize_kv_caches; v1/worker/gpu_worker.py; v1/core/kv_cache_utils.py; worker/worker.py (V0)" },
