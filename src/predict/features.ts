@@ -18,6 +18,11 @@ export interface Features {
   architecture: string | null;
   model_type: string | null;
   layers: number | null;
+  /**
+   * Tokens of the KV-profiling run's dummy batch (max_num_batched_tokens) when
+   * the log or command line says so; absent: the study's 2048 (./model.ts).
+   */
+  profile_tokens?: number | null;
   /** Layers with attention (hybrid models: fewer than `layers`). */
   attention_layers: number | null;
   hidden_size: number | null;

@@ -49,6 +49,10 @@ export interface LogFacts {
   speculative: boolean;
   multimodal: boolean;
   max_model_len: number | null;
+  /** max_num_batched_tokens as the log states it (scheduler line or config). */
+  max_num_batched_tokens: number | null;
+  /** chunked_prefill_enabled from the engine config line. */
+  chunked_prefill: boolean | null;
   /** Parameter count from the model's name, billions (total; MoE "30B-A3B" gives 30). */
   name_params_b: number | null;
   /** Active parameters from the name (MoE "30B-A3B" gives 3), billions. */
@@ -115,6 +119,10 @@ export const LOG_FACT_RULES: Rule[] = [
     apply: (m, f) => { f.data_parallel_size = Math.max(f.data_parallel_size, Number(m[1])); } },
   { id: "config.max_len", re: /\bmax_seq_len=(\d+)/, source: "engine config line",
     apply: (m, f) => { f.max_model_len ??= Number(m[1]); } },
+  { id: "config.batched_tokens", re: /max_num_batched_tokens['"]?\s*[:=]\s*(\d+)/, source: "scheduler line (\"Chunked prefill is enabled with max_num_batched_tokens=N\") or engine config",
+    apply: (m, f) => { f.max_num_batched_tokens ??= Number(m[1]); } },
+  { id: "config.chunked_prefill", re: /\bchunked_prefill_enabled=(True|False)/, source: "engine config line",
+    apply: (m, f) => { f.chunked_prefill ??= m[1] === "True"; } },
   { id: "config.spec", re: /speculative_config=(?!None)\w/, source: "engine config line",
     apply: (_m, f) => { f.speculative = true; } },
   { id: "config.compile_level", re: /["']level["']:\s*(\d)|CompilationMode\.\w+:\s*(\d)|compilation_config=\{"level":(\d)/, source: "engine config line (compilation_config level / mode)",
@@ -183,13 +191,13 @@ export function emptyFacts(): LogFacts {
     gfx_arch: null, tensor_parallel_size: 1, pipeline_parallel_size: 1, data_parallel_size: 1, collective_lines: 0,
     server_mode: false, model: null, dtype: null, quantization: null, load_format: null, kv_cache_dtype: null,
     enforce_eager: null, compile_level: null, cuda_graph_sizes: null, decode_graph_sizes: null, cudagraph_mode: null, speculative: false,
-    multimodal: false, max_model_len: null, name_params_b: null, name_active_params_b: null, loaded_weights_gib: null,
+    multimodal: false, max_model_len: null, max_num_batched_tokens: null, chunked_prefill: null, name_params_b: null, name_active_params_b: null, loaded_weights_gib: null,
     cpu_hint: null,
   };
 }
 
 /** Cheap needles: a line without any of them is skipped before the regexes run. */
-const NEEDLE = /ROCm|hip|neuron|TPU|Tesla|platform|engine|Falling back|version|args|config|eager|CUDA graph|Encoder|modal|vision|device_name|NVIDIA|GeForce|RTX|GTX|Radeon|Instinct|gfx|capability|sm_\d|memory|capacity|hbm|NCCL|nccl|CCL|Gloo|weights|Arm64|aarch64|Neoverse|Graviton|Xeon|EPYC|Altra|Spark|Jetson|GB10|GH200|[AHL]\d{2,3}|Starting vLLM/i;
+const NEEDLE = /ROCm|hip|neuron|TPU|Tesla|platform|engine|Falling back|version|args|config|eager|CUDA graph|Encoder|modal|vision|device_name|NVIDIA|GeForce|RTX|GTX|Radeon|Instinct|gfx|capability|sm_\d|memory|capacity|hbm|NCCL|nccl|CCL|Gloo|weights|Arm64|aarch64|Neoverse|Graviton|Xeon|EPYC|Altra|Spark|Jetson|GB10|GH200|[AHL]\d{2,3}|Starting vLLM|batched_tokens/i;
 
 /** Scan log lines (a whole log, or lines as they arrive) into facts. */
 export class LogFactScanner {
@@ -272,4 +280,15 @@ export function weightsGibFromFacts(f: LogFacts): { total: number | null; active
   const bpp = bytesPerParam(f.quantization, f.model, f.dtype);
   const g = (b: number) => Math.round(((b * 1e9 * bpp) / 2 ** 30) * 1000) / 1000;
   return { total: g(f.name_params_b), active: f.name_active_params_b !== null ? g(f.name_active_params_b) : null };
+}
+
+/**
+ * Tokens of the KV-profiling run's dummy batch: max_num_batched_tokens when the
+ * log states it; V0 without chunked prefill: max(max_model_len, 2048) (vLLM's
+ * SchedulerConfig default); else unknown (null).
+ */
+export function profileTokensFromFacts(f: LogFacts): number | null {
+  if (f.max_num_batched_tokens !== null && f.max_num_batched_tokens > 0) return f.max_num_batched_tokens;
+  if (f.engine === "v0" && f.chunked_prefill === false && f.max_model_len !== null) return Math.max(f.max_model_len, 2048);
+  return null;
 }

@@ -79,8 +79,16 @@ export type DesignInput = Pick<Features,
   | "layers" | "num_attention_heads" | "num_kv_heads" | "is_moe" | "is_hybrid" | "gated_mlp"
   | "tokenizer_mb" | "weights_gib" | "active_weights_gib" | "weights_cached_fraction"
   | "load_format" | "compile_enabled" | "cuda_graphs_enabled" | "compile_cache" | "cuda_graph_sizes"
-  | "tensor_parallel_size" | "pipeline_parallel_size"
+  | "tensor_parallel_size" | "pipeline_parallel_size" | "profile_tokens"
 >;
+
+/**
+ * Tokens of the study's KV-profiling batch: its logs print "Chunked prefill is
+ * enabled with max_num_batched_tokens=2048" (study-data logs, vllm-logs/paper-h100nvl).
+ * The profiling forward pass's compute (the active-weights term) scales with the
+ * batch's tokens: V0 without chunked prefill profiles max(max_model_len, 2048).
+ */
+export const REFERENCE_PROFILE_TOKENS = 2048;
 
 function num(v: number | null | undefined, dflt: number): number {
   return typeof v === "number" && Number.isFinite(v) ? v : dflt;
@@ -149,7 +157,7 @@ export function designRow(f: Partial<DesignInput>, c: Coefficients): Partial<Rec
       weights_gib_cached: weightsGib * fmtFactor * cached,
     },
     kv_cache_profiling: {
-      active_gib: perGpuActiveGib,
+      active_gib: perGpuActiveGib * (num(f.profile_tokens, REFERENCE_PROFILE_TOKENS) / REFERENCE_PROFILE_TOKENS),
       compile_cold: compileOn && cold ? 1 : 0,
       compile_off: compileOn ? 0 : 1,
     },

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import priorsJson from "./hardware-priors.json";
 import { DEFAULT_COEFFICIENTS, PARENT_SUMS, predict, type Coefficients, type DesignInput, type Prediction } from "./model.ts";
 import { captureRuleFor, captureSizes, REFERENCE_VLLM_VERSION } from "./features.ts";
-import { LogFactScanner, weightsGibFromFacts, type LogFacts } from "./log-hardware.ts";
+import { LogFactScanner, profileTokensFromFacts, weightsGibFromFacts, type LogFacts } from "./log-hardware.ts";
 import { hardwareClass, hardwareFromLog, type Hardware } from "./hardware.ts";
 import type { TrackerResult } from "../phases/tracker.ts";
 
@@ -146,6 +146,22 @@ export function eraFactor(ctx: PriorContext, g: Group): number {
   return g === "graphs" && ctx.engine === "v0" ? PRIORS.era.v0_graph_capture_factor.value : 1;
 }
 
+/**
+ * The reference value a top-level phase's factors apply to. V0's capture factor
+ * (era) was measured against V1's compiled, piecewise capture (its source: 9-17 s
+ * by V0 against 1 s by 0.10.0's default), so a V0 capture's base is the compiled
+ * one: the reference model's eager-capture term (sizes_eager, the study's -O0
+ * runs on V1) is left out, else V0's eager capture would count twice.
+ */
+export function referenceBase(ref: Prediction, ctx: PriorContext, top: string): number | undefined {
+  const v = ref.phases[top];
+  if (v === undefined || top !== "cuda_graph_capture" || ctx.engine !== "v0") return v;
+  const e = ref.explain[top];
+  const eager = e?.terms.find((t) => t.feature === "sizes_eager");
+  if (!eager) return v;
+  return round3(Math.max(0, v - eager.coef * eager.value * (e.scale ?? 1)));
+}
+
 /** Apply the prior to a reference prediction. */
 export function applyPrior(ref: Prediction, ctx: PriorContext, fitted: Fitted = PRIORS.fitted): PriorPrediction {
   const phases: Record<string, number> = { ...ref.phases };
@@ -162,7 +178,7 @@ export function applyPrior(ref: Prediction, ctx: PriorContext, fitted: Fitted = 
       if (top === "encoder_profiling" && !(ctx.multimodal && ctx.engine !== "v0")) continue;
       // a phase the reference model has no step for (model_warmup) starts from 0 s:
       // its factor is on (0 + 0.5 s), the same smoothing the fit's log ratios use
-      const refV = ref.phases[top] ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
+      const refV = referenceBase(ref, ctx, top) ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
       if (refV === undefined) continue;
       factor[top] = round3(f);
       const v = ZERO_REFERENCE.has(top) ? Math.max(0, (refV + 0.5) * f - 0.5) : refV * f;
@@ -215,6 +231,8 @@ export function aprioriFeatures(f: LogFacts, r: TrackerResult | null = null, opt
     weights_cached_fraction: 0,
     load_format: f.load_format ?? "auto",
   };
+  const tokens = profileTokensFromFacts(f);
+  if (tokens !== null) x.profile_tokens = tokens;
   // Loading is per GPU (each rank reads its shard at the same time): the design's
   // weights are per rank; KV profiling and capture divide the active weights themselves.
   if (w.total !== null) {
@@ -322,7 +340,7 @@ export function groupRatios(o: Observation): Partial<Record<string, number>> {
     for (const top of PRIORS.groups[g].phases) {
       if (o.actual[top] === undefined) continue;
       a += o.actual[top];
-      const refV = o.ref.phases[top] ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
+      const refV = referenceBase(o.ref, ctx, top) ?? (ZERO_REFERENCE.has(top) ? 0 : undefined);
       if (refV !== undefined) { p += refV * eraFactor(ctx, g); any = true; }
     }
     if (any) out[groupKey(g, o.server, o.engine)] = lr(a, p);

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { paramsFromName, scanLogText, weightsGibFromFacts } from "../../src/predict/log-hardware.ts";
+import { paramsFromName, profileTokensFromFacts, scanLogText, weightsGibFromFacts } from "../../src/predict/log-hardware.ts";
 import { hardwareClass, hardwareFromLog, parseGpuOption } from "../../src/predict/hardware.ts";
 import { fleetKey } from "../../src/predict/fleet.ts";
 
@@ -90,4 +90,19 @@ test("GPU names as nvidia-smi, PyTorch and MoE config file names print them, and
   expect(scanLogText("Found GPU0 NVIDIA H100 NVL which is of cuda capability 9.0").compute_capability).toBe("9.0");
   // the NGC container banner names no GPU
   expect(scanLogText("NVIDIA Release 25.11 (build 231063344)").gpu_names).toEqual([]);
+});
+
+test("KV-profiling batch tokens: stated by the scheduler line, else V0 without chunked prefill profiles max(max_model_len, 2048)", () => {
+  // "Chunked prefill is enabled with max_num_batched_tokens=2048" (the study's runs)
+  expect(profileTokensFromFacts(facts("paper-h100nvl/v0.10.1.1-h100nvl-qwen-0.5b.log"))).toBe(2048);
+  // max_model_len > 32K: V0 turns chunked prefill on with 512 tokens
+  expect(profileTokensFromFacts(facts("v0.6.4.post1-gtx1080-llama3.2-1b-ok-then-engine-died.log"))).toBe(512);
+  // V0, chunked_prefill_enabled=False, max_seq_len=40960
+  const g = facts("v0.8.5-rocm-gfx906-16gb-qwen3-0.6b-v0-fallback-ok.log");
+  expect(g.chunked_prefill).toBe(false);
+  expect(profileTokensFromFacts(g)).toBe(40960);
+  // V0, max_seq_len=2048 or less: vLLM's floor of 2048
+  expect(profileTokensFromFacts(facts("v0.8.2-a100-80gb-phi4-bnb-4bit-unsloth-v0-fallback-ok-notebook.log"))).toBe(2048);
+  // V1 without a stated value: unknown (the reference's 2048 applies)
+  expect(profileTokensFromFacts(facts("v0.20.0-wsl2-blackwell-qwen3.6-27b-nvfp4-enforce-eager-docker-desktop-ok.log"))).toBe(null);
 });

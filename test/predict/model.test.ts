@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { DEFAULT_COEFFICIENTS, LEAF_PHASES, estimateGraphKb, predict } from "../../src/predict/model.ts";
+import { DEFAULT_COEFFICIENTS, LEAF_PHASES, REFERENCE_PROFILE_TOKENS, estimateGraphKb, predict } from "../../src/predict/model.ts";
+import { referenceBase } from "../../src/predict/prior.ts";
 import { fitLinear, fitReference } from "../../src/predict/fit.ts";
 import { loadGraphKbRows, loadReferenceRows } from "../../src/predict/study-data.ts";
 import { join } from "node:path";
@@ -63,4 +64,17 @@ test("the shipped coefficients are what scripts/fit-reference.ts produces from t
   expect(c.phases).toEqual(DEFAULT_COEFFICIENTS.phases);
   expect(c.graph_kb).toEqual(DEFAULT_COEFFICIENTS.graph_kb);
   expect(c.load_format_factor).toEqual(DEFAULT_COEFFICIENTS.load_format_factor);
+});
+
+test("KV profiling's compute term scales with the profiling batch's tokens; V0's capture base leaves out the eager term the era factor already holds", () => {
+  const base = { weights_gib: 1.1, active_weights_gib: 1.1, compile_enabled: false, cuda_graphs_enabled: true, cuda_graph_sizes: 35, layers: 28 };
+  const at2048 = predict(base).phases.kv_cache_profiling;
+  const at40960 = predict({ ...base, profile_tokens: 40960 }).phases.kv_cache_profiling;
+  const c = DEFAULT_COEFFICIENTS.phases.kv_cache_profiling.coef.active_gib;
+  expect(predict({ ...base, profile_tokens: REFERENCE_PROFILE_TOKENS }).phases.kv_cache_profiling).toBe(at2048);
+  expect(at40960 - at2048).toBeCloseTo(c * 1.1 * (40960 / 2048 - 1), 2);
+  const ref = predict(base);
+  const eager = DEFAULT_COEFFICIENTS.phases.cuda_graph_capture.coef.sizes_eager * 35;
+  expect(referenceBase(ref, { hwClass: "legacy", server: true, engine: "v0" }, "cuda_graph_capture")).toBeCloseTo(ref.phases.cuda_graph_capture - eager, 2);
+  expect(referenceBase(ref, { hwClass: "legacy", server: true, engine: "v1" }, "cuda_graph_capture")).toBe(ref.phases.cuda_graph_capture);
 });
