@@ -245,8 +245,11 @@ export class LivePredictor {
     // the model-free estimate from the time elapsed (see the header)
     const k = this.blend && this.lastTop && !this.gpuMeasured() ? this.elapsedK[this.lastTop.name] : undefined;
     if (k !== undefined && Number.isFinite(k) && k >= 0) {
-      const e = Math.max(0, k * this.lastTop!.endS - Math.max(0, nowS - this.lastTop!.endS));
-      total = Math.max(0, Math.sqrt((total + 1) * (e + 1)) - 1);
+      // Spent: the start-up has already run past what the elapsed-time estimate expected
+      // (the demo at 85 s of 124: 0 s left by it). It then says nothing more, and the model,
+      // which knows the phases still ahead, gives the ETA alone.
+      const e = k * this.lastTop!.endS - Math.max(0, nowS - this.lastTop!.endS);
+      if (e > 0) total = Math.max(0, Math.sqrt((total + 1) * (e + 1)) - 1);
     }
     return r3(total);
   }

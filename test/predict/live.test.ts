@@ -98,3 +98,24 @@ test("eta_s: the ETA as it stood when each phase began is recorded and moves as 
   expect(lp.etaAt("model_loading")!).toBeGreaterThan(remainingPredicted);
   expect(lp.etaAt("cuda_graph_capture")).toBeNull();
 });
+
+test("the elapsed-time blend, once the start-up has run past it, leaves the ETA to the model (the demo at 85 s of 124 read 3 s)", () => {
+  // A prior-based prediction (an unknown GPU class), the demo's predicted phases.
+  const pred = { hw_class: "unknown-gpu", basis: "prior", phases: { bootstrap: 8.7, model_loading: 4.7, torch_compile: 19.6,
+    kv_cache_profiling: 35.7, model_warmup: 2.5, cuda_graph_capture: 10.3, server_start: 1.2 } };
+  const lp = new LivePredictor(pred, { elapsed: { torch_compile: 0.121 } });
+  for (const [name, s, e] of [["bootstrap", 0, 19.6], ["model_loading", 19.6, 40], ["torch_compile", 40, 54.1]] as const) {
+    lp.onPhaseStart(name, s);
+    lp.onPhaseEnd(name, e - s);
+  }
+  lp.onPhaseStart("kv_cache_profiling", 54.1);
+  // Just after compilation: the blend of the model and 0.121 x 54 s of elapsed time.
+  const early = lp.eta(55, "kv_cache_profiling", 0.9)!;
+  expect(early).toBeGreaterThan(0);
+  // 31 s into the profiling run the elapsed-time estimate is spent: what the model still expects
+  // (the rest of kv_cache_profiling, warm-up, capture, server) is the ETA, not a fraction of it.
+  const late = lp.eta(85.5, "kv_cache_profiling", 31.4)!;
+  const stillAhead = Math.max(0, lp.predictedFor("kv_cache_profiling")! - 31.4) + lp.predictedFor("model_warmup")! + lp.predictedFor("cuda_graph_capture")! + lp.predictedFor("server_start")!;
+  expect(late).toBeCloseTo(stillAhead, 1);
+  expect(late).toBeGreaterThan(10);
+});
